@@ -1,0 +1,139 @@
+#include "troupe/actors/aggregator.hpp"
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include "troupe/core/flat_grads.hpp"
+#include "troupe/core/reducers.hpp"
+#include "troupe/messages/type_ids.hpp"
+
+namespace troupe::actors {
+
+namespace {
+
+struct aggregator_state {
+  static inline const char* name = "aggregator";
+
+  int32_t replicas = 1;
+  caf::actor coordinator;
+  int64_t next_step = 1;
+  /// Contributions to `next_step`, by rank.
+  std::vector<std::optional<contribution>> slots;
+  /// Where each rank's stepper lives (the sender of its contributions).
+  std::vector<caf::actor> steppers;
+  /// Evaluation shares by (kind, step), by rank.
+  std::map<std::pair<int32_t, int64_t>,
+           std::vector<std::optional<eval_contribution>>>
+    evals;
+};
+
+using aggregator_actor = caf::stateful_actor<aggregator_state>;
+
+void fail(aggregator_actor* self, int64_t step, std::string what) {
+  self->send(self->state.coordinator,
+             actor_failure{"aggregator", step, std::move(what)});
+}
+
+void reduce_step(aggregator_actor* self) {
+  auto& st = self->state;
+  std::vector<at::Tensor> grads;
+  std::vector<metric_sums> outputs;
+  int64_t samples = 0;
+  grads.reserve(st.slots.size());
+  for (auto& c : st.slots) {
+    grads.push_back(c->grad.tensor);
+    outputs.push_back(std::move(c->outputs));
+    samples += c->samples;
+  }
+  step_summary summary;
+  summary.step = st.next_step;
+  summary.samples = samples;
+  summary.lr = st.slots.front()->lr;
+  summary.reduced = core::reduce_in_rank_order(outputs);
+  summary.per_replica = std::move(outputs);
+  reduced_gradient reduced{st.next_step,
+                           tensor_payload{core::rank_ordered_sum(grads)}};
+  for (auto& s : st.slots)
+    s.reset();
+  for (const auto& stepper : st.steppers)
+    self->send(stepper, reduced);
+  self->send(st.coordinator, std::move(summary));
+  ++st.next_step;
+}
+
+caf::behavior aggregator(aggregator_actor* self, int32_t replicas,
+                         caf::actor coordinator) {
+  auto& st = self->state;
+  st.replicas = replicas;
+  st.coordinator = std::move(coordinator);
+  st.slots.resize(static_cast<size_t>(replicas));
+  st.steppers.resize(static_cast<size_t>(replicas));
+  return {
+    [=](contribution& c) {
+      auto& st = self->state;
+      if (c.rank < 0 || c.rank >= st.replicas)
+        return fail(self, c.step,
+                    fmt::format("contribution from rank {} of {} replicas",
+                                c.rank, st.replicas));
+      if (c.step != st.next_step)
+        return fail(self, c.step,
+                    fmt::format("stale or early contribution from rank {} for "
+                                "step {} (expected step {})",
+                                c.rank, c.step, st.next_step));
+      auto& slot = st.slots[static_cast<size_t>(c.rank)];
+      if (slot)
+        return fail(self, c.step,
+                    fmt::format("duplicate contribution from rank {} for step "
+                                "{}",
+                                c.rank, c.step));
+      st.steppers[static_cast<size_t>(c.rank)]
+        = caf::actor_cast<caf::actor>(self->current_sender());
+      slot = std::move(c);
+      for (const auto& s : st.slots)
+        if (!s)
+          return;
+      reduce_step(self);
+    },
+    [=](eval_contribution& c) {
+      auto& st = self->state;
+      if (c.rank < 0 || c.rank >= st.replicas)
+        return fail(self, c.step,
+                    fmt::format("evaluation from rank {} of {} replicas",
+                                c.rank, st.replicas));
+      auto& slots = st.evals[{c.kind, c.step}];
+      slots.resize(static_cast<size_t>(st.replicas));
+      auto& slot = slots[static_cast<size_t>(c.rank)];
+      if (slot)
+        return fail(self, c.step,
+                    fmt::format("duplicate evaluation from rank {}", c.rank));
+      slot = std::move(c);
+      for (const auto& s : slots)
+        if (!s)
+          return;
+      eval_summary summary;
+      summary.kind = slots.front()->kind;
+      summary.step = slots.front()->step;
+      std::vector<metric_sums> outputs;
+      for (auto& s : slots) {
+        outputs.push_back(std::move(s->outputs));
+        summary.param_digests.push_back(s->param_digest);
+      }
+      summary.reduced = core::reduce_in_rank_order(outputs);
+      st.evals.erase({summary.kind, summary.step});
+      self->send(st.coordinator, std::move(summary));
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_aggregator(caf::actor_system& sys, int32_t replicas,
+                            caf::actor coordinator) {
+  return sys.spawn(aggregator, replicas, std::move(coordinator));
+}
+
+} // namespace troupe::actors

@@ -1,0 +1,541 @@
+#include "troupe/actors/coordinator.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <optional>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include "troupe/actors/aggregator.hpp"
+#include "troupe/actors/loader.hpp"
+#include "troupe/actors/stepper.hpp"
+#include "troupe/core/reducers.hpp"
+#include "troupe/messages/type_ids.hpp"
+
+namespace troupe::actors {
+
+namespace {
+
+constexpr double nan_v = std::numeric_limits<double>::quiet_NaN();
+
+enum class phase { idle, training, testing, ending, finalizing, done };
+
+struct coordinator_state {
+  static inline const char* name = "coordinator";
+
+  coordinator_config cfg;
+  core::schedule sched;
+  caf::actor loader;
+  caf::actor aggregator;
+  std::vector<caf::actor> steppers;
+  std::map<caf::actor_addr, std::string> names;
+  caf::response_promise done;
+  phase ph = phase::idle;
+
+  // -- step clock ------------------------------------------------------------
+  int64_t acked = 0;     ///< last step whose events and logs are complete
+  int64_t permitted = 0; ///< last step the loader may produce
+  int64_t last_step = 0; ///< final step: scheduled, or fixed by a stop
+  bool stop_requested = false;
+  std::string stop_reason;
+  std::map<int64_t, step_summary> summaries;
+  std::map<std::pair<int32_t, int64_t>, eval_summary> evals;
+
+  // -- the step in progress ---------------------------------------------------
+  bool busy = false;
+  int64_t step = 0;
+  int64_t epoch = 0;
+  metric_values records;
+  std::vector<std::string> lines;
+  int pending_replies = 0;
+  /// Effects by event, then by callback.
+  std::vector<std::vector<callback_effects>> replies;
+
+  // -- metrics -----------------------------------------------------------------
+  core::metric_windows windows;
+  metric_sums epoch_sums;
+  double last_loss = nan_v;
+  int64_t samples = 0;
+
+  // -- logger credits --------------------------------------------------------
+  int64_t in_flight = 0;
+  int64_t peak_in_flight = 0;
+
+  // -- outcome and supervision ---------------------------------------------------
+  std::string status = "completed";
+  std::string error;
+  uint64_t progress = 0;
+};
+
+using coordinator_actor = caf::stateful_actor<coordinator_state>;
+
+void try_advance(coordinator_actor* self);
+void finalize(coordinator_actor* self);
+
+void fail(coordinator_actor* self, std::string what) {
+  auto& st = self->state;
+  if (st.ph == phase::finalizing || st.ph == phase::done)
+    return;
+  st.status = "failed";
+  if (st.error.empty())
+    st.error = std::move(what);
+  finalize(self);
+}
+
+int64_t credits_left(const coordinator_state& st) {
+  return st.cfg.options.logger_credits - st.in_flight;
+}
+
+/// Lets the loader run up to `steps_ahead` steps past the last completed one,
+/// never past the last step, and only while the logger has credits left: a
+/// slow logger slows training instead of losing records.
+void raise_permits(coordinator_actor* self) {
+  auto& st = self->state;
+  if (st.ph != phase::training || credits_left(st) <= 0)
+    return;
+  auto target = std::min(st.acked + st.cfg.options.steps_ahead, st.last_step);
+  if (target > st.permitted) {
+    st.permitted = target;
+    self->send(st.loader, step_permit{target});
+  }
+}
+
+void send_log(coordinator_actor* self, int64_t step, int64_t epoch,
+              metric_values metrics, std::vector<std::string> lines,
+              bool with_progress) {
+  auto& st = self->state;
+  if (metrics.empty() && lines.empty() && !with_progress)
+    return;
+  log_batch b;
+  b.step = step;
+  b.epoch = epoch;
+  b.metrics = std::move(metrics);
+  b.lines = std::move(lines);
+  if (with_progress)
+    b.progress = progress_info{epoch, st.sched.max_epochs, step,
+                               st.last_step, st.last_loss};
+  ++st.in_flight;
+  st.peak_in_flight = std::max(st.peak_in_flight, st.in_flight);
+  self->request(st.cfg.logger, caf::infinite, std::move(b))
+    .then(
+      [=](int64_t) {
+        --self->state.in_flight;
+        raise_permits(self);
+      },
+      [=](caf::error& err) {
+        fail(self, "logger failed: " + self->system().render(err));
+      });
+}
+
+/// Sends `event` to every callback; replies land in `replies[index]`.
+template <class Event>
+void dispatch(coordinator_actor* self, size_t index, const char* hook,
+              const Event& event, void (*complete)(coordinator_actor*)) {
+  auto& st = self->state;
+  for (size_t c = 0; c < st.cfg.callbacks.size(); ++c) {
+    ++st.pending_replies;
+    auto cb_name = st.cfg.callbacks[c].first;
+    self->request(st.cfg.callbacks[c].second, caf::infinite, event)
+      .then(
+        [=](callback_effects& eff) {
+          auto& st = self->state;
+          if (st.ph == phase::finalizing || st.ph == phase::done)
+            return;
+          if (!eff.error.empty())
+            return fail(self, eff.error);
+          st.replies[index][c] = std::move(eff);
+          ++st.progress;
+          if (--st.pending_replies == 0)
+            complete(self);
+        },
+        [=](caf::error& err) {
+          fail(self, fmt::format("callback '{}' failed in {}: {}", cb_name,
+                                 hook, self->system().render(err)));
+        });
+  }
+}
+
+/// Applies the callbacks' effects in event order, then callback order.
+void apply_effects(coordinator_actor* self, int64_t step) {
+  auto& st = self->state;
+  for (auto& per_event : st.replies) {
+    for (size_t c = 0; c < per_event.size(); ++c) {
+      auto& eff = per_event[c];
+      for (auto& m : eff.metrics)
+        st.records.push_back(std::move(m));
+      if (eff.stop && !st.stop_requested && st.ph == phase::training) {
+        st.stop_requested = true;
+        st.stop_reason = eff.reason;
+        // A stop answered to an event of step s takes effect after step
+        // s + steps_ahead - 1: exactly the steps already permitted. At
+        // least one step always runs.
+        auto last = std::max<int64_t>(1, step + st.cfg.options.steps_ahead - 1);
+        st.last_step = std::min(st.last_step, last);
+        st.lines.push_back(fmt::format("callback '{}' requested a stop at step "
+                                       "{}{}; training ends after step {}",
+                                       st.cfg.callbacks[c].first, step,
+                                       eff.reason.empty() ? ""
+                                                          : ": " + eff.reason,
+                                       st.last_step));
+      }
+    }
+  }
+  st.replies.clear();
+}
+
+// -- training steps --------------------------------------------------------------
+
+void complete_step(coordinator_actor* self) {
+  auto& st = self->state;
+  auto s = st.step;
+  apply_effects(self, s);
+  bool progress = st.sched.is_log_step(s) || st.sched.is_epoch_end(s)
+                  || s == st.last_step;
+  send_log(self, s, st.epoch, std::move(st.records), std::move(st.lines),
+           progress);
+  st.records.clear();
+  st.lines.clear();
+  st.busy = false;
+  st.acked = s;
+  ++st.progress;
+  if (st.ph != phase::training)
+    return;
+  raise_permits(self);
+}
+
+void begin_step(coordinator_actor* self, step_summary summary) {
+  auto& st = self->state;
+  auto s = summary.step;
+  st.busy = true;
+  st.step = s;
+  st.epoch = st.sched.epoch_of(s);
+  st.samples += summary.samples;
+  st.records.clear();
+  st.replies.clear();
+  // Training metrics: every step feeds the windows; written at log steps.
+  st.windows.add_step(summary.reduced, "train/");
+  core::accumulate(st.epoch_sums, summary.reduced);
+  auto values = core::to_values(summary.reduced, "train/");
+  for (const auto& v : values)
+    if (v.name == "train/loss")
+      st.last_loss = v.value;
+  if (st.sched.is_log_step(s)) {
+    st.records = st.windows.flush();
+    st.records.push_back({"lr", summary.lr});
+  }
+  // Events, in the documented order.
+  train_step_end_event ev;
+  ev.epoch = st.epoch;
+  ev.step = s;
+  ev.lr = summary.lr;
+  ev.log_step = st.sched.is_log_step(s);
+  ev.reduced = values;
+  for (const auto& r : summary.per_replica)
+    ev.per_replica.push_back(core::to_values(r, "train/"));
+  std::optional<validation_end_event> val;
+  if (st.sched.is_validation_step(s)) {
+    auto i = st.evals.find({static_cast<int32_t>(eval_kind::validation), s});
+    auto& es = i->second;
+    for (auto d : es.param_digests)
+      if (d != es.param_digests.front())
+        return fail(self, fmt::format("replicas diverged: parameter digests "
+                                      "differ after step {}",
+                                      s));
+    val = validation_end_event{st.epoch, s, core::to_values(es.reduced, "val/")};
+    st.evals.erase(i);
+    for (const auto& m : val->metrics)
+      st.records.push_back(m);
+  }
+  std::optional<epoch_end_event> epoch_end;
+  if (st.sched.is_epoch_end(s)) {
+    epoch_end = epoch_end_event{st.epoch, s,
+                                core::to_values(st.epoch_sums, "train/",
+                                                "_epoch")};
+    st.epoch_sums.clear();
+    for (const auto& m : epoch_end->metrics)
+      st.records.push_back(m);
+  }
+  auto events = 1 + (val ? 1 : 0) + (epoch_end ? 1 : 0);
+  if (st.cfg.callbacks.empty())
+    return complete_step(self);
+  st.replies.assign(static_cast<size_t>(events),
+                    std::vector<callback_effects>(st.cfg.callbacks.size()));
+  size_t index = 0;
+  // Replies arrive later: complete the step, then look for the next one.
+  auto complete = [](coordinator_actor* self) {
+    complete_step(self);
+    try_advance(self);
+  };
+  dispatch(self, index++, "on_train_step_end", ev, complete);
+  if (val)
+    dispatch(self, index++, "on_validation_end", *val, complete);
+  if (epoch_end)
+    dispatch(self, index++, "on_epoch_end", *epoch_end, complete);
+}
+
+void begin_test(coordinator_actor* self);
+
+/// Processes the next step once its summary (and its validation, when one
+/// is scheduled) arrived; steps never overlap and never reorder.
+void try_advance(coordinator_actor* self) {
+  auto& st = self->state;
+  while (st.ph == phase::training && !st.busy) {
+    if (st.acked >= st.last_step)
+      return begin_test(self);
+    auto s = st.acked + 1;
+    auto i = st.summaries.find(s);
+    if (i == st.summaries.end())
+      return;
+    if (st.sched.is_validation_step(s)
+        && st.evals.count({static_cast<int32_t>(eval_kind::validation), s}) == 0)
+      return;
+    auto summary = std::move(i->second);
+    st.summaries.erase(i);
+    begin_step(self, std::move(summary));
+  }
+}
+
+// -- test and end ----------------------------------------------------------------
+
+
+void begin_test(coordinator_actor* self) {
+  auto& st = self->state;
+  st.ph = phase::testing;
+  if (st.stop_requested)
+    st.status = "stopped";
+  eval_request req{static_cast<int32_t>(eval_kind::test), st.last_step};
+  for (const auto& s : st.steppers)
+    self->send(s, req);
+}
+
+void complete_fit_end(coordinator_actor* self) {
+  auto& st = self->state;
+  apply_effects(self, st.last_step);
+  send_log(self, st.last_step, st.epoch, std::move(st.records),
+           std::move(st.lines), false);
+  st.records.clear();
+  st.lines.clear();
+  finalize(self);
+}
+
+void end_fit(coordinator_actor* self, eval_summary test) {
+  auto& st = self->state;
+  st.ph = phase::ending;
+  for (auto d : test.param_digests)
+    if (d != test.param_digests.front())
+      return fail(self, "replicas diverged: parameter digests differ at the "
+                        "end of training");
+  st.records = core::to_values(test.reduced, "test/");
+  fit_end_event ev{st.last_step, st.status, st.records};
+  if (st.cfg.callbacks.empty())
+    return complete_fit_end(self);
+  st.replies.assign(1, std::vector<callback_effects>(st.cfg.callbacks.size()));
+  dispatch(self, 0, "on_fit_end", ev, complete_fit_end);
+}
+
+void finalize(coordinator_actor* self) {
+  auto& st = self->state;
+  st.ph = phase::finalizing;
+  fit_report report;
+  report.status = st.status;
+  report.error = st.error;
+  report.global_step = st.acked;
+  report.epochs = st.acked / st.sched.steps_per_epoch;
+  report.samples = st.samples;
+  auto shutdown = [=](fit_report r) {
+    auto& st = self->state;
+    st.ph = phase::done;
+    st.done.deliver(std::move(r));
+    for (const auto& a : st.steppers)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    self->send_exit(st.loader, caf::exit_reason::user_shutdown);
+    self->send_exit(st.aggregator, caf::exit_reason::user_shutdown);
+    for (const auto& cb : st.cfg.callbacks)
+      self->send_exit(cb.second, caf::exit_reason::user_shutdown);
+    self->send_exit(st.cfg.logger, caf::exit_reason::user_shutdown);
+    self->quit();
+  };
+  if (!st.error.empty())
+    st.lines.push_back("error: " + st.error);
+  if (!st.lines.empty() || !st.records.empty())
+    send_log(self, st.acked, st.epoch, std::move(st.records),
+             std::move(st.lines), false);
+  self->request(st.cfg.logger, caf::infinite, log_finish{report})
+    .then([=](fit_report& r) { shutdown(std::move(r)); },
+          [=](caf::error& err) {
+            auto r = report;
+            if (r.error.empty())
+              r.error = "logger failed: " + self->system().render(err);
+            r.status = "failed";
+            shutdown(std::move(r));
+          });
+}
+
+caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.sched = st.cfg.sched;
+  st.last_step = st.sched.total_steps;
+  st.windows = core::metric_windows{st.cfg.options.reduce};
+  // Spawn and watch the pipeline: aggregator, one stepper per replica, loader.
+  auto& sys = self->system();
+  auto watch = [&](const std::string& name, const caf::actor& a) {
+    self->monitor(a);
+    st.names[a.address()] = name;
+    if (st.cfg.on_spawn)
+      st.cfg.on_spawn(name, a);
+  };
+  st.aggregator = spawn_aggregator(sys, static_cast<int32_t>(st.sched.replicas),
+                                   caf::actor_cast<caf::actor>(self));
+  watch("aggregator", st.aggregator);
+  auto data = st.cfg.data;
+  for (int64_t r = 0; r < st.sched.replicas; ++r) {
+    stepper_config sc;
+    sc.rank = static_cast<int32_t>(r);
+    sc.sched = st.sched;
+    sc.module = st.cfg.replicas[static_cast<size_t>(r)];
+    sc.model = st.cfg.model;
+    sc.lr = st.cfg.options.lr;
+    sc.momentum = st.cfg.options.momentum;
+    sc.device = st.cfg.options.device;
+    sc.data = data;
+    sc.eval_batch_size = st.cfg.options.eval_batch_size;
+    sc.export_dir = st.cfg.options.export_params;
+    sc.aggregator = st.aggregator;
+    sc.coordinator = caf::actor_cast<caf::actor>(self);
+    auto s = spawn_stepper(sys, std::move(sc));
+    st.steppers.push_back(s);
+    watch(fmt::format("stepper[{}]", r), s);
+  }
+  loader_config lc;
+  lc.sched = st.sched;
+  lc.train = std::shared_ptr<const core::tensor_dataset>(data, &data->train);
+  lc.seed = st.cfg.options.seed;
+  lc.shuffle = st.cfg.options.shuffle;
+  lc.steppers = st.steppers;
+  st.loader = spawn_loader(sys, std::move(lc));
+  watch("loader", st.loader);
+  self->monitor(st.cfg.logger);
+  st.names[st.cfg.logger.address()] = "logger";
+  for (const auto& cb : st.cfg.callbacks) {
+    self->monitor(cb.second);
+    st.names[cb.second.address()] = "callback '" + cb.first + "'";
+  }
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (st.ph == phase::done)
+      return;
+    auto i = st.names.find(dm.source);
+    auto who = i != st.names.end() ? i->second : std::string{"an actor"};
+    if (who == "logger") {
+      // Nothing can be written any more; answer the trainer directly.
+      fit_report r;
+      r.status = "failed";
+      r.error = "logger terminated: " + self->system().render(dm.reason);
+      r.global_step = st.acked;
+      r.samples = st.samples;
+      st.ph = phase::done;
+      st.done.deliver(std::move(r));
+      for (const auto& a : st.steppers)
+        self->send_exit(a, caf::exit_reason::user_shutdown);
+      self->send_exit(st.loader, caf::exit_reason::user_shutdown);
+      self->send_exit(st.aggregator, caf::exit_reason::user_shutdown);
+      for (const auto& cb : st.cfg.callbacks)
+        self->send_exit(cb.second, caf::exit_reason::user_shutdown);
+      self->quit();
+      return;
+    }
+    fail(self, fmt::format("{} terminated unexpectedly ({}) while training "
+                           "was at step {}",
+                           who, self->system().render(dm.reason), st.acked));
+  });
+  return {
+    [=](start_atom) -> caf::result<fit_report> {
+      auto& st = self->state;
+      st.done = self->make_response_promise();
+      st.ph = phase::training;
+      self->send(st.cfg.logger, log_start{st.cfg.config_json, st.cfg.start_lines});
+      auto timeout = std::chrono::duration<double>(st.cfg.options.timeout_seconds);
+      self->delayed_send(self,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                           timeout),
+                         watchdog_atom_v, st.progress);
+      if (st.cfg.callbacks.empty()) {
+        raise_permits(self);
+      } else {
+        st.busy = true;
+        st.step = 0;
+        st.replies.assign(1, std::vector<callback_effects>(
+                               st.cfg.callbacks.size()));
+        dispatch(self, 0, "on_fit_start",
+                 fit_start_event{st.sched.total_steps, st.sched.steps_per_epoch,
+                                 st.sched.max_epochs},
+                 [](coordinator_actor* self) {
+                   auto& st = self->state;
+                   apply_effects(self, 0);
+                   send_log(self, 0, 0, std::move(st.records),
+                            std::move(st.lines), false);
+                   st.records.clear();
+                   st.lines.clear();
+                   st.busy = false;
+                   raise_permits(self);
+                   try_advance(self);
+                 });
+      }
+      return st.done;
+    },
+    [=](step_summary& s) {
+      auto& st = self->state;
+      ++st.progress;
+      if (s.step <= st.acked || st.summaries.count(s.step) > 0)
+        return fail(self, fmt::format("step summary for step {} arrived twice "
+                                      "or late",
+                                      s.step));
+      st.summaries.emplace(s.step, std::move(s));
+      try_advance(self);
+    },
+    [=](eval_summary& e) {
+      auto& st = self->state;
+      ++st.progress;
+      if (e.kind == static_cast<int32_t>(eval_kind::test)) {
+        if (st.ph == phase::testing)
+          end_fit(self, std::move(e));
+        return;
+      }
+      st.evals.emplace(std::make_pair(e.kind, e.step), std::move(e));
+      try_advance(self);
+    },
+    [=](const actor_failure& f) {
+      fail(self, fmt::format("{} failed at step {}: {}", f.actor, f.step,
+                             f.what));
+    },
+    [=](watchdog_atom, uint64_t seen) {
+      auto& st = self->state;
+      if (st.ph == phase::done)
+        return;
+      if (seen == st.progress && st.ph != phase::finalizing) {
+        fail(self, fmt::format("no progress for {} s (training at step {}, "
+                               "waiting for step {})",
+                               st.cfg.options.timeout_seconds, st.acked,
+                               st.acked + 1));
+        return;
+      }
+      auto timeout = std::chrono::duration<double>(st.cfg.options.timeout_seconds);
+      self->delayed_send(self,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                           timeout),
+                         watchdog_atom_v, st.progress);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_coordinator(caf::actor_system& sys, coordinator_config cfg) {
+  return sys.spawn(coordinator, std::move(cfg));
+}
+
+} // namespace troupe::actors

@@ -1,0 +1,129 @@
+#include "troupe/actors/logger.hpp"
+
+#include <chrono>
+#include <map>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include "troupe/core/json.hpp"
+#include "troupe/core/run_dir.hpp"
+#include "troupe/messages/type_ids.hpp"
+
+namespace troupe::actors {
+
+namespace {
+
+struct logger_state {
+  static inline const char* name = "logger";
+
+  logger_config cfg;
+  /// Sinks still working; a failed one is reported once and dropped.
+  std::vector<core::sink*> live;
+  /// Last value of every metric, in order of first appearance.
+  std::vector<std::string> order;
+  std::map<std::string, double> last;
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  int64_t step = 0;
+};
+
+using logger_actor = caf::stateful_actor<logger_state>;
+
+/// Runs `f` on every live sink; a sink that throws is reported with its path
+/// and dropped, the others keep every record.
+template <class F>
+void each_sink(logger_actor* self, int64_t step, F f) {
+  auto& st = self->state;
+  for (auto i = st.live.begin(); i != st.live.end();) {
+    try {
+      f(**i);
+      ++i;
+    } catch (const std::exception& e) {
+      auto msg = fmt::format("troupe: logger '{}' failed at step {} and is "
+                             "disabled; the other loggers continue: {}",
+                             (*i)->name(), step, e.what());
+      i = st.live.erase(i);
+      fmt::print(st.cfg.errors, "{}\n", msg);
+      std::fflush(st.cfg.errors);
+    }
+  }
+}
+
+caf::behavior logger(logger_actor* self, logger_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  for (auto& s : *st.cfg.sinks)
+    st.live.push_back(s.get());
+  return {
+    [=](const log_start& x) -> caf::result<bool> {
+      auto& st = self->state;
+      st.t0 = std::chrono::steady_clock::now();
+      try {
+        core::write_file_atomic(st.cfg.run_dir + "/config.json",
+                                x.config_json + "\n");
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::runtime_error, e.what());
+      }
+      each_sink(self, 0, [&](core::sink& s) { s.start(x.lines); });
+      return true;
+    },
+    [=](const log_batch& b) {
+      auto& st = self->state;
+      st.step = b.step;
+      each_sink(self, b.step, [&](core::sink& s) {
+        if (!b.metrics.empty())
+          s.write(b.step, b.epoch, b.metrics);
+        for (const auto& l : b.lines)
+          s.line(l);
+        if (b.progress.total_steps > 0)
+          s.progress(b.progress);
+      });
+      for (const auto& m : b.metrics) {
+        if (st.last.count(m.name) == 0)
+          st.order.push_back(m.name);
+        st.last[m.name] = m.value;
+      }
+      return b.step;
+    },
+    [=](const log_finish& f) -> caf::result<fit_report> {
+      auto& st = self->state;
+      each_sink(self, st.step, [&](core::sink& s) { s.close(); });
+      auto report = f.report;
+      report.wall_seconds = std::chrono::duration<double>(
+                              std::chrono::steady_clock::now() - st.t0)
+                              .count();
+      core::json_object j;
+      j.add("status", report.status);
+      if (!report.error.empty())
+        j.add("error", report.error);
+      j.add("global_step", report.global_step)
+        .add("epochs", report.epochs)
+        .add("samples", report.samples)
+        .add("wall_seconds", report.wall_seconds);
+      for (const auto& name : st.order) {
+        report.last.push_back({name, st.last[name]});
+        j.add(name, st.last[name]);
+      }
+      try {
+        core::write_file_atomic(st.cfg.run_dir + "/summary.json",
+                                j.str() + "\n");
+      } catch (const std::exception& e) {
+        fmt::print(st.cfg.errors, "troupe: {}\n", e.what());
+        if (report.error.empty())
+          report.error = e.what();
+      }
+      return report;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_logger(caf::actor_system& sys, logger_config cfg,
+                        bool detached) {
+  if (detached)
+    return sys.spawn<caf::detached>(logger, std::move(cfg));
+  return sys.spawn(logger, std::move(cfg));
+}
+
+} // namespace troupe::actors

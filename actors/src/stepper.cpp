@@ -1,0 +1,210 @@
+#include "troupe/actors/stepper.hpp"
+
+#include <cmath>
+#include <deque>
+#include <filesystem>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "troupe/core/flat_grads.hpp"
+#include "troupe/core/reducers.hpp"
+#include "troupe/messages/type_ids.hpp"
+
+namespace troupe::actors {
+
+namespace {
+
+struct stepper_state {
+  static inline const char* name = "stepper";
+
+  stepper_config cfg;
+  std::string id; ///< stepper[rank]
+  torch::Device device{torch::kCPU};
+  std::unique_ptr<torch::optim::SGD> optimizer;
+  core::flat_grads grads;
+  int64_t next_step = 1;
+  bool awaiting_reduced = false;
+  bool failed = false;
+  std::deque<step_batch> queue;
+};
+
+using stepper_actor = caf::stateful_actor<stepper_state>;
+
+void report(stepper_actor* self, int64_t step, std::string what) {
+  auto& st = self->state;
+  st.failed = true;
+  st.queue.clear();
+  self->send(st.cfg.coordinator, actor_failure{st.id, step, std::move(what)});
+}
+
+void add(metric_sums& xs, const std::string& name, double value, double n) {
+  core::accumulate(xs, metric_sums{{name, value * n, n}});
+}
+
+/// Runs the micro-batches of one step; returns false after reporting a
+/// failure.
+bool run_step(stepper_actor* self, const step_batch& b) {
+  auto& st = self->state;
+  const auto& s = st.cfg.sched;
+  st.grads.zero();
+  contribution c;
+  c.step = b.step;
+  c.rank = st.cfg.rank;
+  auto& module = *st.cfg.module;
+  for (const auto& mb : b.micro) {
+    auto x = mb.inputs.tensor.to(st.device);
+    auto y = mb.targets.tensor.to(st.device);
+    auto n = x.size(0);
+    auto out = st.cfg.model.step(module, x, y);
+    auto loss = out.loss.item<double>();
+    if (!std::isfinite(loss)) {
+      report(self, b.step,
+             fmt::format("non-finite loss ({}) at step {} on replica {}", loss,
+                         b.step, st.cfg.rank));
+      return false;
+    }
+    // Weight by samples / global batch: the rank-ordered sum of every
+    // replica's buffer is then the sample-weighted mean gradient.
+    if (n == s.global_batch)
+      out.loss.backward();
+    else
+      (out.loss * (static_cast<double>(n) / static_cast<double>(s.global_batch)))
+        .backward();
+    add(c.outputs, "loss", loss, static_cast<double>(n));
+    for (const auto& m : out.metrics)
+      add(c.outputs, m.name, m.value, static_cast<double>(n));
+    c.samples += n;
+  }
+  auto& group = st.optimizer->param_groups().front();
+  c.lr = static_cast<torch::optim::SGDOptions&>(group.options()).lr();
+  c.grad.tensor = st.grads.buffer();
+  self->send(st.cfg.aggregator, std::move(c));
+  return true;
+}
+
+void evaluate(stepper_actor* self, int32_t kind, int64_t step) {
+  auto& st = self->state;
+  const auto& data = kind == static_cast<int32_t>(eval_kind::test)
+                       ? st.cfg.data->test
+                       : st.cfg.data->val;
+  eval_contribution ec;
+  ec.kind = kind;
+  ec.step = step;
+  ec.rank = st.cfg.rank;
+  auto& module = *st.cfg.module;
+  auto n = data.size();
+  auto replicas = st.cfg.sched.replicas;
+  // Contiguous shards, one per replica, like a distributed sampler.
+  auto begin = n * st.cfg.rank / replicas;
+  auto end = n * (st.cfg.rank + 1) / replicas;
+  {
+    torch::NoGradGuard no_grad;
+    module.eval();
+    for (auto i = begin; i < end; i += st.cfg.eval_batch_size) {
+      auto j = std::min(end, i + st.cfg.eval_batch_size);
+      auto x = data.inputs.slice(0, i, j).to(st.device);
+      auto y = data.targets.slice(0, i, j).to(st.device);
+      auto out = st.cfg.model.step(module, x, y);
+      auto m = static_cast<double>(j - i);
+      add(ec.outputs, "loss", out.loss.item<double>(), m);
+      for (const auto& metric : out.metrics)
+        add(ec.outputs, metric.name, metric.value, m);
+    }
+    module.train();
+  }
+  ec.param_digest = core::state_digest(module);
+  self->send(st.cfg.aggregator, std::move(ec));
+}
+
+void export_params(stepper_actor* self, const char* file) {
+  auto& st = self->state;
+  if (st.cfg.rank != 0 || st.cfg.export_dir.empty())
+    return;
+  std::filesystem::create_directories(st.cfg.export_dir);
+  torch::save(st.cfg.module, st.cfg.export_dir + "/" + file);
+}
+
+void run_queued(stepper_actor* self) {
+  auto& st = self->state;
+  while (!st.failed && !st.awaiting_reduced && !st.queue.empty()) {
+    auto b = std::move(st.queue.front());
+    st.queue.pop_front();
+    if (b.step != st.next_step)
+      return report(self, b.step,
+                    fmt::format("received the batch of step {} while expecting "
+                                "step {}",
+                                b.step, st.next_step));
+    if (!run_step(self, b))
+      return;
+    st.awaiting_reduced = true;
+  }
+}
+
+template <class F>
+void guard(stepper_actor* self, int64_t step, F f) {
+  if (self->state.failed)
+    return;
+  try {
+    f();
+  } catch (const std::exception& e) {
+    report(self, step, fmt::format("{} at step {}", e.what(), step));
+  }
+}
+
+caf::behavior stepper(stepper_actor* self, stepper_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.id = fmt::format("stepper[{}]", st.cfg.rank);
+  guard(self, 0, [&] {
+    st.device = torch::Device(st.cfg.device);
+    st.cfg.module->to(st.device);
+    st.cfg.module->train();
+    auto params = st.cfg.module->parameters();
+    st.optimizer = std::make_unique<torch::optim::SGD>(
+      params, torch::optim::SGDOptions(st.cfg.lr).momentum(st.cfg.momentum));
+    st.grads = core::flat_grads(params);
+    export_params(self, "params_init.pt");
+  });
+  return {
+    [=](step_batch& b) {
+      guard(self, b.step, [&] {
+        self->state.queue.push_back(std::move(b));
+        run_queued(self);
+      });
+    },
+    [=](const reduced_gradient& r) {
+      guard(self, r.step, [&] {
+        auto& st = self->state;
+        if (!st.awaiting_reduced || r.step != st.next_step)
+          return report(self, r.step,
+                        fmt::format("unexpected reduced gradient for step {} "
+                                    "(at step {})",
+                                    r.step, st.next_step));
+        st.grads.assign(r.grad.tensor);
+        st.optimizer->step();
+        st.awaiting_reduced = false;
+        ++st.next_step;
+        if (st.cfg.sched.is_validation_step(r.step))
+          evaluate(self, static_cast<int32_t>(eval_kind::validation), r.step);
+        run_queued(self);
+      });
+    },
+    [=](const eval_request& r) {
+      guard(self, r.step, [&] {
+        if (r.kind == static_cast<int32_t>(eval_kind::test))
+          export_params(self, "params_final.pt");
+        evaluate(self, r.kind, r.step);
+      });
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_stepper(caf::actor_system& sys, stepper_config cfg) {
+  return sys.spawn(stepper, std::move(cfg));
+}
+
+} // namespace troupe::actors

@@ -1,0 +1,143 @@
+#include "troupe/actors/trainer.hpp"
+
+#include <mutex>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "troupe/actors/callback_host.hpp"
+#include "troupe/actors/coordinator.hpp"
+#include "troupe/actors/logger.hpp"
+#include "troupe/core/blas.hpp"
+#include "troupe/core/errors.hpp"
+#include "troupe/core/run_dir.hpp"
+#include "troupe/core/schedule.hpp"
+#include "troupe/core/sinks.hpp"
+#include "troupe/messages/type_ids.hpp"
+
+namespace troupe {
+
+namespace {
+
+/// LibTorch's initialisers draw from the global generator: serialize model
+/// construction across trainers running in one process.
+std::mutex init_mutex;
+
+} // namespace
+
+trainer::trainer(core::trainer_options opts, std::string name)
+  : opts_(std::move(opts)), name_(std::move(name)) {
+  // nop
+}
+
+trainer& trainer::add_callback(core::callback_ptr cb) {
+  callbacks_.push_back(std::move(cb));
+  return *this;
+}
+
+trainer& trainer::on_spawn(actors::spawn_hook hook) {
+  on_spawn_ = std::move(hook);
+  return *this;
+}
+
+trainer& trainer::configure(std::function<void(caf::actor_system_config&)> f) {
+  configure_ = std::move(f);
+  return *this;
+}
+
+fit_report trainer::fit(const core::model_def& model,
+                        const core::data_module& data) {
+  // -- everything that can be wrong is checked before training -----------------
+  core::validate(opts_);
+  auto sched = core::schedule::make(opts_, data.train.size());
+  if (opts_.device != "cpu" && !torch::cuda::is_available())
+    throw core::config_error("device", "'" + opts_.device
+                                         + "' requested, but this LibTorch "
+                                           "build has no CUDA device");
+  run_dir_ = opts_.run_dir.empty() ? core::next_version_dir("runs", name_)
+                                   : opts_.run_dir;
+  auto effective = opts_;
+  effective.run_dir = run_dir_;
+  core::prepare_run_dir(run_dir_, opts_.overwrite);
+  auto sinks = std::make_shared<std::vector<std::unique_ptr<core::sink>>>();
+  for (const auto& name : opts_.loggers)
+    sinks->push_back(core::make_sink(name, run_dir_));
+  // -- replicas: replica 0 from the seed, the others copied from it -------------
+  core::set_compute_threads(1);
+  std::vector<std::shared_ptr<torch::nn::Module>> replicas;
+  {
+    std::lock_guard<std::mutex> guard{init_mutex};
+    torch::manual_seed(opts_.seed);
+    for (int64_t r = 0; r < opts_.replicas; ++r) {
+      replicas.push_back(model.make());
+      if (r > 0)
+        core::copy_state(*replicas.front(), *replicas.back());
+    }
+  }
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format("troupe: {} steps ({} per epoch, global batch {} "
+                              "= {} replicas x {} micro-batches x {}), run "
+                              "directory {}",
+                              sched.total_steps, sched.steps_per_epoch,
+                              sched.global_batch, sched.replicas,
+                              sched.accumulate, sched.batch_size, run_dir_));
+  if (sched.dropped_per_epoch > 0)
+    lines.push_back(fmt::format("troupe: the last {} of {} training samples do "
+                                "not fill a global batch of {} and are "
+                                "dropped each epoch",
+                                sched.dropped_per_epoch, sched.train_size,
+                                sched.global_batch));
+  // -- the actor system ---------------------------------------------------------------
+  caf::actor_system_config cfg;
+  cfg.add_message_types<caf::id_block::troupe>();
+  auto threads = opts_.scheduler_threads > 0
+                   ? static_cast<size_t>(opts_.scheduler_threads)
+                   : std::max<size_t>(1, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", threads);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  cfg.set("logger.console", caf::atom("none"));
+  if (configure_)
+    configure_(cfg);
+  caf::actor_system sys{cfg};
+  auto hook = [this](const std::string& name, const caf::actor& a) {
+    if (on_spawn_)
+      on_spawn_(name, a);
+  };
+  actors::logger_config lc;
+  lc.run_dir = run_dir_;
+  lc.sinks = sinks;
+  auto logger = actors::spawn_logger(sys, std::move(lc));
+  hook("logger", logger);
+  actors::coordinator_config cc;
+  cc.options = effective;
+  cc.sched = sched;
+  cc.model = model;
+  cc.replicas = std::move(replicas);
+  cc.data = std::make_shared<const core::data_module>(data);
+  cc.logger = logger;
+  for (const auto& cb : callbacks_) {
+    auto host = actors::spawn_callback_host(sys, cb);
+    hook("callback:" + cb->name(), host);
+    cc.callbacks.emplace_back(cb->name(), host);
+  }
+  cc.config_json = core::to_json(effective);
+  cc.start_lines = std::move(lines);
+  cc.on_spawn = hook;
+  auto coordinator = actors::spawn_coordinator(sys, std::move(cc));
+  hook("coordinator", coordinator);
+  fit_report report;
+  {
+    caf::scoped_actor self{sys};
+    self->request(coordinator, caf::infinite, start_atom_v)
+      .receive([&](fit_report& r) { report = std::move(r); },
+               [&](caf::error& err) {
+                 report.status = "failed";
+                 report.error = "coordinator: " + sys.render(err);
+               });
+  }
+  return report;
+}
+
+} // namespace troupe

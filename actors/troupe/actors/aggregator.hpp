@@ -1,0 +1,20 @@
+#pragma once
+
+#include <cstdint>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+namespace troupe::actors {
+
+/// Spawns the aggregator: waits for every rank's `contribution` to step s,
+/// sums gradients and metric sums in rank order whatever the arrival order,
+/// answers every stepper with a `reduced_gradient` (one replica: the
+/// stepper's own buffer, no copy) and sends a `step_summary` to
+/// `coordinator`. Evaluations (`eval_contribution`) reduce the same way into
+/// an `eval_summary`. A stale, duplicate or out-of-range contribution is
+/// reported to `coordinator` as an `actor_failure`.
+caf::actor spawn_aggregator(caf::actor_system& sys, int32_t replicas,
+                            caf::actor coordinator);
+
+} // namespace troupe::actors

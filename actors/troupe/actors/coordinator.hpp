@@ -1,0 +1,42 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "troupe/actors/fwd.hpp"
+#include "troupe/core/config.hpp"
+#include "troupe/core/datasets.hpp"
+#include "troupe/core/model.hpp"
+#include "troupe/core/schedule.hpp"
+
+namespace troupe::actors {
+
+struct coordinator_config {
+  core::trainer_options options;
+  core::schedule sched;
+  core::model_def model;
+  /// One module per replica, already bit-identical.
+  std::vector<std::shared_ptr<torch::nn::Module>> replicas;
+  std::shared_ptr<const core::data_module> data;
+  caf::actor logger;
+  /// Callback hosts with the callbacks' names, in the order effects apply.
+  std::vector<std::pair<std::string, caf::actor>> callbacks;
+  /// For config.json and the start lines of the console.
+  std::string config_json;
+  std::vector<std::string> start_lines;
+  spawn_hook on_spawn;
+};
+
+/// Spawns the coordinator, the single sequencer and supervisor. It spawns
+/// and monitors the loader, the aggregator and one stepper per replica, owns
+/// the step clock, reduces training metrics over logging windows, sends
+/// events to the callbacks and ordered log batches to the logger. Answers
+/// `start_atom` with the `fit_report` once the fit ended.
+caf::actor spawn_coordinator(caf::actor_system& sys, coordinator_config cfg);
+
+} // namespace troupe::actors

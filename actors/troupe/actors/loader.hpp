@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "troupe/core/datasets.hpp"
+#include "troupe/core/schedule.hpp"
+
+namespace troupe::actors {
+
+struct loader_config {
+  core::schedule sched;
+  std::shared_ptr<const core::tensor_dataset> train;
+  uint64_t seed = 0;
+  bool shuffle = true;
+  /// One stepper per rank, in rank order.
+  std::vector<caf::actor> steppers;
+};
+
+/// Spawns the loader: on each `step_permit` it produces the `step_batch` of
+/// every permitted step for every rank, in step order. Data order is a pure
+/// function of (seed, epoch); prefetch is bounded by the permits.
+caf::actor spawn_loader(caf::actor_system& sys, loader_config cfg);
+
+} // namespace troupe::actors

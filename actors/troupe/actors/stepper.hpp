@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "troupe/core/datasets.hpp"
+#include "troupe/core/model.hpp"
+#include "troupe/core/schedule.hpp"
+
+namespace troupe::actors {
+
+struct stepper_config {
+  int32_t rank = 0;
+  core::schedule sched;
+  /// This replica's module (bit-identical to every other replica's).
+  std::shared_ptr<torch::nn::Module> module;
+  core::model_def model;
+  double lr = 0.02;
+  double momentum = 0.9;
+  /// "cpu" or "cuda:i".
+  std::string device = "cpu";
+  std::shared_ptr<const core::data_module> data;
+  int64_t eval_batch_size = 1000;
+  /// Rank 0 writes params_init.pt / params_final.pt here when not empty.
+  std::string export_dir;
+  caf::actor aggregator;
+  caf::actor coordinator;
+};
+
+/// Spawns the stepper of one replica. It owns the replica's module, its SGD
+/// optimizer and one flat gradient buffer. Per `step_batch` it runs the
+/// micro-batches (loss weighted by samples / global batch), sends its
+/// `contribution`, waits for the `reduced_gradient`, applies it, and runs
+/// the scheduled validation on its shard. An `eval_request` for the test
+/// set writes params_final.pt (rank 0) and evaluates. Non-finite losses and
+/// exceptions become an `actor_failure` naming step and replica.
+caf::actor spawn_stepper(caf::actor_system& sys, stepper_config cfg);
+
+} // namespace troupe::actors

@@ -1,0 +1,46 @@
+#pragma once
+
+// Flat gradient buffers: one contiguous tensor per replica whose slices are
+// the parameters' `.grad`, so gradients reduce without a packing copy.
+
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace troupe::core {
+
+class flat_grads {
+public:
+  flat_grads() = default;
+
+  /// Allocates one buffer for all `params` and makes every `.grad` a view
+  /// into it. Autograd then accumulates in place into the buffer.
+  explicit flat_grads(const std::vector<at::Tensor>& params);
+
+  const at::Tensor& buffer() const noexcept {
+    return buffer_;
+  }
+
+  /// Sets every gradient to zero (in place, views stay).
+  void zero();
+
+  /// Makes the gradients equal to `reduced`: nothing when `reduced` is this
+  /// buffer (one replica), a copy otherwise.
+  void assign(const at::Tensor& reduced);
+
+  /// True while every parameter's `.grad` still aliases the buffer.
+  bool intact() const;
+
+private:
+  std::vector<at::Tensor> params_;
+  at::Tensor buffer_;
+};
+
+/// Sums `xs` in the order given (rank order), whatever order they arrived
+/// in: ((x0 + x1) + x2) + ... With one input, returns it without copying.
+at::Tensor rank_ordered_sum(const std::vector<at::Tensor>& xs);
+
+/// The same sum into a preallocated `out` (same shape as every input).
+void rank_ordered_sum_into(at::Tensor& out, const std::vector<at::Tensor>& xs);
+
+} // namespace troupe::core

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace troupe::core {
+
+/// Quotes and escapes `x` as a JSON string.
+std::string json_quote(const std::string& x);
+
+/// Shortest round-trip text of `x`; `null` for NaN and infinities (JSON has
+/// no literal for them).
+std::string json_number(double x);
+
+/// Builds one flat JSON object, keys in insertion order.
+class json_object {
+public:
+  json_object& add(const std::string& key, const std::string& value);
+  json_object& add(const std::string& key, const char* value);
+  json_object& add(const std::string& key, double value);
+  json_object& add(const std::string& key, int64_t value);
+  json_object& add(const std::string& key, bool value);
+  /// Adds already formatted JSON (an array or object).
+  json_object& add_raw(const std::string& key, const std::string& json);
+
+  std::string str() const;
+
+private:
+  void key(const std::string& k);
+  std::string body_;
+};
+
+} // namespace troupe::core

@@ -1,0 +1,123 @@
+#pragma once
+
+// Output sinks. Only the logger actor calls them, one record at a time, so a
+// sink needs no locking. A sink reports I/O failure by throwing output_error.
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "troupe/messages/logging.hpp"
+
+namespace troupe::core {
+
+class sink {
+public:
+  virtual ~sink();
+
+  /// The name used in --loggers.
+  virtual std::string name() const = 0;
+
+  /// The file written, if any (for error messages).
+  virtual std::string path() const {
+    return {};
+  }
+
+  /// Lines to show before training (console only).
+  virtual void start(const std::vector<std::string>& lines);
+
+  /// Metrics logged at `step`; several calls may share one step.
+  virtual void write(int64_t step, int64_t epoch,
+                     const metric_values& metrics) = 0;
+
+  /// A text line (console only).
+  virtual void line(const std::string& text);
+
+  /// A progress update (console only).
+  virtual void progress(const progress_info& p);
+
+  /// Writes what is pending and releases the file. Idempotent.
+  virtual void close();
+};
+
+/// The console: one progress line (epoch, step, loss, it/s, ETA) redrawn in
+/// place on a terminal, which text lines never tear; plain lines otherwise.
+class console_sink : public sink {
+public:
+  /// `interactive`: draw with carriage returns (default: isatty(out)).
+  explicit console_sink(FILE* out = stdout, int interactive = -1);
+
+  std::string name() const override;
+  void start(const std::vector<std::string>& lines) override;
+  void write(int64_t step, int64_t epoch, const metric_values& ms) override;
+  void line(const std::string& text) override;
+  void progress(const progress_info& p) override;
+  void close() override;
+
+private:
+  void clear_bar();
+  void draw_bar();
+
+  FILE* out_;
+  bool interactive_;
+  bool bar_shown_ = false;
+  std::string bar_;
+  std::chrono::steady_clock::time_point t0_;
+  int64_t step0_ = -1;
+};
+
+/// `<run-dir>/metrics.csv`: columns step, epoch, then metric names sorted;
+/// one row per step with every metric logged at that step. A new name
+/// rewrites the file with the wider header (temp file + rename).
+class csv_sink : public sink {
+public:
+  explicit csv_sink(std::string path);
+  ~csv_sink() override;
+
+  std::string name() const override;
+  std::string path() const override;
+  void write(int64_t step, int64_t epoch, const metric_values& ms) override;
+  void close() override;
+
+private:
+  void flush_row();
+  void rewrite_with_header();
+
+  std::string path_;
+  FILE* file_ = nullptr;
+  std::vector<std::string> columns_; ///< sorted metric names in the file
+  bool widened_ = false;
+  bool have_row_ = false;
+  int64_t row_step_ = 0;
+  int64_t row_epoch_ = 0;
+  std::map<std::string, double> row_;
+};
+
+/// `<run-dir>/metrics.jsonl`: one object per value: step, epoch, name, value.
+class jsonl_sink : public sink {
+public:
+  explicit jsonl_sink(std::string path);
+  ~jsonl_sink() override;
+
+  std::string name() const override;
+  std::string path() const override;
+  void write(int64_t step, int64_t epoch, const metric_values& ms) override;
+  void close() override;
+
+private:
+  std::string path_;
+  FILE* file_ = nullptr;
+};
+
+/// Creates the sink `name` writing into `run_dir`; throws output_error.
+std::unique_ptr<sink> make_sink(const std::string& name,
+                                const std::string& run_dir);
+
+/// Formats a metric value for CSV: shortest round-trip text.
+std::string format_value(double x);
+
+} // namespace troupe::core

@@ -1,0 +1,50 @@
+#pragma once
+
+// Protocol stepper <-> aggregator.
+
+#include <cstdint>
+
+#include "troupe/messages/metrics.hpp"
+#include "troupe/messages/tensor_payload.hpp"
+
+namespace troupe {
+
+/// Stepper -> aggregator: replica `rank`'s share of optimizer step `step`.
+/// `grad` is the replica's flat gradient buffer, already weighted by
+/// samples / global batch, so the rank-ordered sum is the step's gradient.
+struct contribution {
+  int64_t step = 0;
+  int32_t rank = 0;
+  int64_t samples = 0;
+  double lr = 0;
+  tensor_payload grad;
+  metric_sums outputs;
+};
+
+inline bool operator==(const contribution& x, const contribution& y) {
+  return x.step == y.step && x.rank == y.rank && x.samples == y.samples
+         && x.lr == y.lr && x.grad == y.grad && x.outputs == y.outputs;
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, contribution& x) {
+  return f(caf::meta::type_name("contribution"), x.step, x.rank, x.samples,
+           x.lr, x.grad, x.outputs);
+}
+
+/// Aggregator -> every stepper: the gradient to apply for `step`.
+struct reduced_gradient {
+  int64_t step = 0;
+  tensor_payload grad;
+};
+
+inline bool operator==(const reduced_gradient& x, const reduced_gradient& y) {
+  return x.step == y.step && x.grad == y.grad;
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reduced_gradient& x) {
+  return f(caf::meta::type_name("reduced_gradient"), x.step, x.grad);
+}
+
+} // namespace troupe
