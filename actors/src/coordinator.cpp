@@ -457,7 +457,13 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
       auto& st = self->state;
       st.done = self->make_response_promise();
       st.ph = phase::training;
-      self->send(st.cfg.logger, log_start{st.cfg.config_json, st.cfg.start_lines});
+      self->request(st.cfg.logger, caf::infinite,
+                    log_start{st.cfg.config_json, st.cfg.start_lines})
+        .then([](bool) {},
+              [=](caf::error& err) {
+                fail(self, "logger could not start: "
+                             + self->system().render(err));
+              });
       auto timeout = std::chrono::duration<double>(st.cfg.options.timeout_seconds);
       self->delayed_send(self,
                          std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -56,7 +56,7 @@ data_module load_fashion_mnist(const std::string& dir, int64_t train_size) {
 data_module make_synthetic(int64_t train, int64_t val, int64_t test,
                            int64_t features, int64_t classes, uint64_t seed) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  auto centres = torch::randn({classes, features}, gen, torch::kFloat32) * 2.0;
+  auto centres = torch::randn({classes, features}, gen, torch::kFloat32) * 0.3;
   auto make = [&](int64_t n) {
     auto y = torch::randint(0, classes, {n}, gen, torch::kInt64);
     auto x = centres.index_select(0, y)

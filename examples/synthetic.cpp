@@ -1,0 +1,40 @@
+// Trains a small MLP on generated Gaussian clusters in seconds: the smoke
+// test of the pipeline.
+//
+//   ./build/examples/synthetic --max-epochs=2 --replicas=2
+
+#include "launcher.hpp"
+
+#include "troupe/core/datasets.hpp"
+#include "troupe/core/model.hpp"
+
+int main(int argc, char** argv) {
+  troupe::core::trainer_options opts;
+  opts.max_epochs = 2;
+  opts.log_every_n_steps = 10;
+  opts.lr = 0.05;
+  int64_t samples = 4096;
+  int64_t features = 32;
+  int64_t classes = 4;
+  launcher::callback_options cbs;
+  troupe::core::arg_parser parser(
+    "synthetic", "Trains an MLP on generated Gaussian clusters (seconds).");
+  troupe::core::add_trainer_options(parser, opts);
+  parser.add("samples", "training samples to generate", samples);
+  parser.add("features", "input features", features);
+  parser.add("classes", "classes (cluster centres)", classes);
+  launcher::add_callback_options(parser, cbs);
+  return launcher::run(argc, argv, parser, [&] {
+    if (samples < 1 || features < 1 || classes < 2)
+      throw troupe::core::config_error("samples", "need samples >= 1, "
+                                                  "features >= 1, classes >= 2");
+    auto data = troupe::core::make_synthetic(samples, samples / 8, samples / 8,
+                                             features, classes, opts.seed);
+    troupe::trainer t{opts, "synthetic"};
+    launcher::add_callbacks(t, cbs);
+    return launcher::fit(t,
+                         troupe::core::mlp_classifier({features, 64, classes}),
+                         data,
+                         {fmt::format("samples             = {}", samples)});
+  });
+}
