@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include <ATen/ATen.h>
+#include <caf/sec.hpp>
 
 namespace troupe {
 
