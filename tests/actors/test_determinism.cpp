@@ -1,0 +1,189 @@
+// Same config and seed: byte-identical metrics and bit-identical parameters,
+// whatever the scheduler threads or the arrival order at the aggregator.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "boring_model.hpp"
+#include "deterministic_fixture.hpp"
+#include "temp_dir.hpp"
+#include "troupe/actors/aggregator.hpp"
+#include "troupe/actors/trainer.hpp"
+
+using namespace troupe;
+using namespace troupe::test;
+
+namespace {
+
+struct run_output {
+  std::string csv;
+  std::string jsonl;
+  std::vector<at::Tensor> params;
+};
+
+run_output run(int64_t threads, int64_t replicas = 2) {
+  temp_dir dir;
+  auto log = std::make_shared<micro_log>();
+  core::trainer_options o;
+  o.replicas = replicas;
+  o.accumulate = 2;
+  o.batch_size = 16;
+  o.max_epochs = 2;
+  o.log_every_n_steps = 3;
+  o.val_every_n_steps = 7;
+  o.scheduler_threads = threads;
+  o.seed = 5;
+  o.loggers = {"csv", "jsonl"};
+  o.run_dir = dir.path();
+  trainer t{o};
+  t.add_callback(std::make_shared<core::ema_metric>(0.3, "train/loss"));
+  auto report = t.fit(recording_model(log), small_data(1000));
+  REQUIRE(report.status == "completed");
+  run_output out{read_text(dir / "metrics.csv"), read_text(dir / "metrics.jsonl"),
+                 {}};
+  for (const auto& m : log->modules)
+    for (const auto& p : m->parameters())
+      out.params.push_back(p.detach().clone());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("two runs, 1 or 2 scheduler threads: identical outputs",
+          "[actors][determinism]") {
+  auto a = run(1);
+  auto b = run(2);
+  auto c = run(2);
+  REQUIRE(a.csv.size() > 100);
+  CHECK(a.csv == b.csv);
+  CHECK(b.csv == c.csv);
+  CHECK(a.jsonl == b.jsonl);
+  REQUIRE(a.params.size() == b.params.size());
+  for (size_t i = 0; i < a.params.size(); ++i) {
+    CHECK(a.params[i].equal(b.params[i]));
+    CHECK(b.params[i].equal(c.params[i]));
+  }
+  // Both replicas of a run hold the same parameters.
+  auto half = a.params.size() / 2;
+  for (size_t i = 0; i < half; ++i)
+    CHECK(a.params[i].equal(a.params[half + i]));
+}
+
+TEST_CASE("another seed gives other metrics", "[actors][determinism]") {
+  // Guards the test above against comparing outputs that cannot differ.
+  temp_dir d1;
+  temp_dir d2;
+  auto go = [](const std::string& dir, uint64_t seed) {
+    core::trainer_options o;
+    o.max_epochs = 1;
+    o.batch_size = 16;
+    o.log_every_n_steps = 5;
+    o.loggers = {"csv"};
+    o.seed = seed;
+    o.run_dir = dir;
+    trainer t{o};
+    REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
+                  small_data(512))
+              .status
+            == "completed");
+    return read_text(dir + "/metrics.csv");
+  };
+  CHECK(go(d1.path(), 1) != go(d2.path(), 2));
+}
+
+namespace {
+
+/// A stand-in stepper: forwards contributions the test hands it to the
+/// aggregator (so the aggregator answers it) and keeps what comes back.
+struct fake_stepper_state {
+  std::vector<reduced_gradient> received;
+};
+
+caf::behavior fake_stepper(caf::stateful_actor<fake_stepper_state>* self,
+                           caf::actor aggregator) {
+  return {
+    [=](contribution& c) { self->send(aggregator, std::move(c)); },
+    [=](reduced_gradient& r) { self->state.received.push_back(std::move(r)); },
+  };
+}
+
+struct collector_state {
+  std::vector<step_summary> summaries;
+};
+
+caf::behavior collector(caf::stateful_actor<collector_state>* self) {
+  return {
+    [=](step_summary& s) { self->state.summaries.push_back(std::move(s)); },
+  };
+}
+
+} // namespace
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "the aggregator reduces in rank order whatever the arrival "
+                 "order",
+                 "[actors][determinism]") {
+  constexpr int replicas = 3;
+  // Values chosen so that float addition order changes the result.
+  std::vector<at::Tensor> grads{torch::tensor({1e8f, 1.0f, 0.1f}),
+                                torch::tensor({1.0f, 1e8f, 0.2f}),
+                                torch::tensor({-1e8f, -1e8f, 0.3f})};
+  REQUIRE_FALSE(((grads[0] + grads[1]) + grads[2])
+                  .equal((grads[2] + grads[1]) + grads[0]));
+  std::vector<int> order{0, 1, 2};
+  std::vector<std::string> reduced_bytes;
+  std::vector<step_summary> summaries;
+  do {
+    auto sink = sys.spawn(collector);
+    auto agg = actors::spawn_aggregator(sys, replicas, sink);
+    std::vector<caf::actor> steppers;
+    for (int r = 0; r < replicas; ++r)
+      steppers.push_back(sys.spawn(fake_stepper, agg));
+    sched.run();
+    for (int step = 1; step <= 2; ++step) {
+      for (int r : order) {
+        contribution c;
+        c.step = step;
+        c.rank = r;
+        c.samples = 10 * (r + 1);
+        c.lr = 0.1;
+        c.grad.tensor = grads[static_cast<size_t>(r)] * static_cast<float>(step);
+        c.outputs = {{"loss", 0.1 * (r + 1) * 1e8 * (r == 2 ? -1 : 1),
+                      10.0 * (r + 1)}};
+        caf::anon_send(steppers[static_cast<size_t>(r)], std::move(c));
+      }
+      sched.run();
+    }
+    auto* cs = dynamic_cast<caf::stateful_actor<collector_state>*>(
+      caf::actor_cast<caf::abstract_actor*>(sink));
+    REQUIRE(cs != nullptr);
+    REQUIRE(cs->state.summaries.size() == 2);
+    summaries.push_back(cs->state.summaries.back());
+    for (const auto& s : steppers) {
+      auto* fs = dynamic_cast<caf::stateful_actor<fake_stepper_state>*>(
+        caf::actor_cast<caf::abstract_actor*>(s));
+      REQUIRE(fs != nullptr);
+      REQUIRE(fs->state.received.size() == 2);
+      auto t = fs->state.received.back().grad.tensor.contiguous();
+      reduced_bytes.emplace_back(static_cast<const char*>(t.data_ptr()),
+                                 t.nbytes());
+    }
+    for (const auto& s : steppers)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(agg, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+    sched.run();
+  } while (std::next_permutation(order.begin(), order.end()));
+  REQUIRE(summaries.size() == 6);
+  for (const auto& s : summaries)
+    CHECK(s == summaries.front());
+  for (const auto& b : reduced_bytes)
+    CHECK(b == reduced_bytes.front());
+  // And the reduction is the rank-ordered one.
+  auto expected = ((grads[0] + grads[1]) + grads[2]) * 2.0f;
+  auto got = torch::from_blob(reduced_bytes.front().data(), {3}, torch::kFloat32);
+  CHECK(got.equal(expected));
+  CHECK(summaries.front().samples == 60);
+  CHECK(summaries.front().per_replica.size() == 3);
+}

@@ -1,0 +1,124 @@
+#include <catch2/catch.hpp>
+
+#include <caf/all.hpp>
+#include <torch/torch.h>
+
+#include "troupe/messages/type_ids.hpp"
+
+using namespace troupe;
+
+namespace {
+
+struct system_fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+
+  static caf::actor_system_config& prepare(caf::actor_system_config& cfg) {
+    cfg.add_message_types<caf::id_block::troupe>();
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    return cfg;
+  }
+
+  system_fixture() : sys(prepare(cfg)) {
+  }
+
+  template <class T>
+  T roundtrip(T x) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    REQUIRE(!sink(x));
+    T y;
+    caf::binary_deserializer source{sys, buf};
+    REQUIRE(!source(y));
+    return y;
+  }
+
+  template <class T>
+  void check(T x) {
+    auto y = roundtrip(x);
+    CHECK(x == y);
+    // Also through a type-erased message, as traces will carry them.
+    auto msg = caf::make_message(x);
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    REQUIRE(!sink(msg));
+    caf::message out;
+    caf::binary_deserializer source{sys, buf};
+    REQUIRE(!source(out));
+    REQUIRE(out.match_elements<T>());
+    CHECK(out.get_as<T>(0) == x);
+  }
+};
+
+tensor_payload payload(at::Tensor x) {
+  return tensor_payload{std::move(x)};
+}
+
+metric_sums sums() {
+  return {{"loss", 1.25, 64}, {"acc", 50, 64}};
+}
+
+} // namespace
+
+TEST_CASE_METHOD(system_fixture, "every message type round-trips",
+                 "[messages]") {
+  check(payload(torch::randn({3, 4})));
+  check(payload(torch::arange(5, torch::kInt64)));
+  check(payload(at::Tensor{}));
+  check(micro_batch{payload(torch::randn({2, 3})), payload(torch::ones({2}, torch::kInt64))});
+  check(step_batch{1, 7, 1,
+                   {micro_batch{payload(torch::randn({2, 3})),
+                                payload(torch::ones({2}, torch::kInt64))}}});
+  check(step_permit{12});
+  check(contribution{3, 1, 64, 0.02, payload(torch::randn({10})), sums()});
+  check(reduced_gradient{3, payload(torch::randn({10}))});
+  check(step_summary{0, 3, 128, 0.02, sums(), {sums(), sums()}});
+  check(eval_request{1, 99});
+  check(eval_contribution{0, 50, 1, 0xdeadbeefull, sums()});
+  check(eval_summary{0, 50, sums(), {1, 2}});
+  check(actor_failure{"stepper[1]", 9, "non-finite loss"});
+  check(fit_report{"failed", "boom", 9, 0, 576, {{"train/loss", 0.5}}, 1.5});
+  check(fit_start_event{100, 50, 2});
+  check(train_step_end_event{0, 5, 0.1, true, {{"train/loss", 0.5}},
+                             {{{"train/loss", 0.4}}, {{"train/loss", 0.6}}}});
+  check(validation_end_event{0, 50, {{"val/loss", 0.5}}});
+  check(epoch_end_event{0, 50, {{"train/loss_epoch", 0.5}}});
+  check(fit_end_event{100, "completed", {{"test/acc", 0.85}}});
+  check(callback_effects{{{"x", 1}}, true, "because", ""});
+  check(progress_info{1, 3, 100, 300, 0.25});
+  check(log_start{"{\"lr\": 0.1}", {"hello"}});
+  check(log_batch{10, 0, {{"train/loss", 0.5}}, {"line"},
+                  progress_info{0, 3, 10, 300, 0.5}});
+  check(log_finish{fit_report{"completed", "", 10, 1, 640, {}, 0}});
+}
+
+TEST_CASE_METHOD(system_fixture, "tensors keep dtype, shape and bits",
+                 "[messages]") {
+  auto x = torch::randn({2, 3}).to(torch::kFloat64);
+  auto y = roundtrip(payload(x)).tensor;
+  CHECK(y.scalar_type() == torch::kFloat64);
+  CHECK(y.sizes() == x.sizes());
+  CHECK(y.equal(x));
+  // A non-contiguous tensor travels as its contiguous values.
+  auto nc = torch::arange(6, torch::kFloat32).reshape({2, 3}).t();
+  CHECK(roundtrip(payload(nc)).tensor.equal(nc));
+}
+
+TEST_CASE_METHOD(system_fixture, "corrupt tensor bytes are refused",
+                 "[messages]") {
+  troupe::detail::tensor_bytes b;
+  b.shape = {4};
+  b.dtype = static_cast<int32_t>(c10::ScalarType::Float);
+  b.data = std::string(15, '\0'); // one byte short
+  at::Tensor out;
+  CHECK(troupe::detail::from_bytes(std::move(b), out));
+  troupe::detail::tensor_bytes bad_type;
+  bad_type.dtype = 1000;
+  CHECK(troupe::detail::from_bytes(std::move(bad_type), out));
+}
+
+TEST_CASE_METHOD(system_fixture, "printing a message omits tensor bytes",
+                 "[messages]") {
+  auto s = caf::deep_to_string(payload(torch::zeros({1000})));
+  CHECK(s.size() < 200);
+}
