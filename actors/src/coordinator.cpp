@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
@@ -159,13 +160,25 @@ void dispatch(coordinator_actor* self, size_t index, const char* hook,
 }
 
 /// Applies the callbacks' effects in event order, then callback order.
-void apply_effects(coordinator_actor* self, int64_t step) {
+/// Returns false (after failing the fit) when a callback logs a metric that
+/// already has a point at this step: one point per metric per step.
+bool apply_effects(coordinator_actor* self, int64_t step) {
   auto& st = self->state;
+  std::set<std::string> names;
+  for (const auto& r : st.records)
+    names.insert(r.name);
   for (auto& per_event : st.replies) {
     for (size_t c = 0; c < per_event.size(); ++c) {
       auto& eff = per_event[c];
-      for (auto& m : eff.metrics)
+      for (auto& m : eff.metrics) {
+        if (!names.insert(m.name).second) {
+          fail(self, fmt::format("callback '{}' logged '{}' at step {}, which "
+                                 "already has a point for it at that step",
+                                 st.cfg.callbacks[c].first, m.name, step));
+          return false;
+        }
         st.records.push_back(std::move(m));
+      }
       if (eff.stop && !st.stop_requested && st.ph == phase::training) {
         st.stop_requested = true;
         st.stop_reason = eff.reason;
@@ -184,6 +197,7 @@ void apply_effects(coordinator_actor* self, int64_t step) {
     }
   }
   st.replies.clear();
+  return true;
 }
 
 // -- training steps --------------------------------------------------------------
@@ -191,7 +205,8 @@ void apply_effects(coordinator_actor* self, int64_t step) {
 void complete_step(coordinator_actor* self) {
   auto& st = self->state;
   auto s = st.step;
-  apply_effects(self, s);
+  if (!apply_effects(self, s))
+    return;
   bool progress = st.sched.is_log_step(s) || st.sched.is_epoch_end(s)
                   || s == st.last_step;
   send_log(self, s, st.epoch, std::move(st.records), std::move(st.lines),
@@ -313,7 +328,8 @@ void begin_test(coordinator_actor* self) {
 
 void complete_fit_end(coordinator_actor* self) {
   auto& st = self->state;
-  apply_effects(self, st.last_step);
+  if (!apply_effects(self, st.last_step))
+    return;
   send_log(self, st.last_step, st.epoch, std::move(st.records),
            std::move(st.lines), false);
   st.records.clear();
@@ -358,11 +374,12 @@ void finalize(coordinator_actor* self) {
     self->send_exit(st.cfg.logger, caf::exit_reason::user_shutdown);
     self->quit();
   };
+  // A step that did not complete logs nothing; the error shows as a line.
+  st.records.clear();
   if (!st.error.empty())
     st.lines.push_back("error: " + st.error);
-  if (!st.lines.empty() || !st.records.empty())
-    send_log(self, st.acked, st.epoch, std::move(st.records),
-             std::move(st.lines), false);
+  if (!st.lines.empty())
+    send_log(self, st.acked, st.epoch, {}, std::move(st.lines), false);
   self->request(st.cfg.logger, caf::infinite, log_finish{report})
     .then([=](fit_report& r) { shutdown(std::move(r)); },
           [=](caf::error& err) {
@@ -481,7 +498,8 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
                                  st.sched.max_epochs},
                  [](coordinator_actor* self) {
                    auto& st = self->state;
-                   apply_effects(self, 0);
+                   if (!apply_effects(self, 0))
+                     return;
                    send_log(self, 0, 0, std::move(st.records),
                             std::move(st.lines), false);
                    st.records.clear();

@@ -168,3 +168,37 @@ TEST_CASE("an existing run is not overwritten by accident",
                   core::output_error);
   CHECK(read_text(dir / "metrics.csv") == before);
 }
+
+namespace {
+
+/// Logs a metric the coordinator already logs at the same step.
+struct duplicate_logger : core::callback {
+  std::string name() const override {
+    return "duplicator";
+  }
+  callback_effects on_train_step_end(const train_step_end_event& e) override {
+    callback_effects eff;
+    if (e.log_step)
+      eff.metrics.push_back({"train/loss", 0.0});
+    return eff;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a callback cannot add a second point for a metric at one step",
+          "[actors][failures]") {
+  temp_dir dir;
+  auto o = small_run(dir.path());
+  o.log_every_n_steps = 4;
+  trainer t{o};
+  t.add_callback(std::make_shared<duplicate_logger>());
+  auto report = t.fit(recording_model(std::make_shared<micro_log>()),
+                      small_data(1024));
+  CHECK(report.status == "failed");
+  INFO(report.error);
+  CHECK(contains(report.error, "duplicator"));
+  CHECK(contains(report.error, "'train/loss' at step 4"));
+  // Nothing of the failed step reached the files.
+  CHECK(series(read_points(dir / "metrics.jsonl"), "train/loss").empty());
+}

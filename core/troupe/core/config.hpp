@@ -32,7 +32,7 @@ struct trainer_options {
   /// Per-metric window reduction (default: sample-weighted mean).
   std::map<std::string, reduction_spec> reduce;
   /// Seed of model initialisation and data order.
-  uint64_t seed = 42;
+  uint64_t seed = 0;
   /// Shuffle the training set each epoch.
   bool shuffle = true;
   /// Output directory; empty = runs/<name>/version_<N>.

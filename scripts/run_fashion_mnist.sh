@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up, builds, and trains the Fashion-MNIST example on its defaults.
+# Extra arguments go to the launcher (e.g. --replicas=2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+exec ./build/examples/fashion_mnist "$@"
