@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs what is missing (Debian 12 packages), then configures and builds
+# Installs what is missing (Debian 12 packages, plus $TROUPE_EXTRA_PACKAGES),
+# then configures and builds
 # troupe in Release into ./build. Safe to run again: apt is skipped when every
 # package is present, and the build is incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make libtorch-dev libcaf-dev libfmt-dev catch2 zlib1g-dev
-          dataset-fashion-mnist libopenblas0-openmp)
+          dataset-fashion-mnist libopenblas0-openmp ${TROUPE_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -76,6 +76,20 @@ using coordinator_actor = caf::stateful_actor<coordinator_state>;
 void try_advance(coordinator_actor* self);
 void finalize(coordinator_actor* self);
 
+/// Sends every other actor of the fit an exit (the logger last, after what
+/// it was already sent: exits queue behind earlier messages).
+void stop_actors(coordinator_actor* self, bool logger) {
+  auto& st = self->state;
+  for (const auto& a : st.steppers)
+    self->send_exit(a, caf::exit_reason::user_shutdown);
+  self->send_exit(st.loader, caf::exit_reason::user_shutdown);
+  self->send_exit(st.aggregator, caf::exit_reason::user_shutdown);
+  for (const auto& cb : st.cfg.callbacks)
+    self->send_exit(cb.second, caf::exit_reason::user_shutdown);
+  if (logger)
+    self->send_exit(st.cfg.logger, caf::exit_reason::user_shutdown);
+}
+
 void fail(coordinator_actor* self, std::string what) {
   auto& st = self->state;
   if (st.ph == phase::finalizing || st.ph == phase::done)
@@ -365,13 +379,7 @@ void finalize(coordinator_actor* self) {
     auto& st = self->state;
     st.ph = phase::done;
     st.done.deliver(std::move(r));
-    for (const auto& a : st.steppers)
-      self->send_exit(a, caf::exit_reason::user_shutdown);
-    self->send_exit(st.loader, caf::exit_reason::user_shutdown);
-    self->send_exit(st.aggregator, caf::exit_reason::user_shutdown);
-    for (const auto& cb : st.cfg.callbacks)
-      self->send_exit(cb.second, caf::exit_reason::user_shutdown);
-    self->send_exit(st.cfg.logger, caf::exit_reason::user_shutdown);
+    stop_actors(self, true);
     self->quit();
   };
   // A step that did not complete logs nothing; the error shows as a line.
@@ -441,6 +449,31 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
     self->monitor(cb.second);
     st.names[cb.second.address()] = "callback '" + cb.first + "'";
   }
+  // A bug in a handler must not leave the pipeline running (the actor
+  // system would wait for it forever): close the logs, answer the trainer
+  // and take every actor down before this one terminates.
+  self->set_exception_handler([=](std::exception_ptr& ep) -> caf::error {
+    auto& st = self->state;
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    fit_report r;
+    r.status = "failed";
+    r.error = "coordinator: " + what;
+    r.global_step = st.acked;
+    r.samples = st.samples;
+    if (st.ph != phase::done) {
+      st.ph = phase::done;
+      self->send(st.cfg.logger, log_finish{r});
+      st.done.deliver(r);
+      stop_actors(self, true);
+    }
+    return caf::make_error(caf::sec::runtime_error, what);
+  });
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     if (st.ph == phase::done)
@@ -456,12 +489,7 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
       r.samples = st.samples;
       st.ph = phase::done;
       st.done.deliver(std::move(r));
-      for (const auto& a : st.steppers)
-        self->send_exit(a, caf::exit_reason::user_shutdown);
-      self->send_exit(st.loader, caf::exit_reason::user_shutdown);
-      self->send_exit(st.aggregator, caf::exit_reason::user_shutdown);
-      for (const auto& cb : st.cfg.callbacks)
-        self->send_exit(cb.second, caf::exit_reason::user_shutdown);
+      stop_actors(self, false);
       self->quit();
       return;
     }

@@ -7,7 +7,8 @@
 
 using namespace troupe::core;
 
-TEST_CASE("step k of an epoch covers [(k-1)G, kG) exactly", "[core][schedule]") {
+TEST_CASE("step k of an epoch covers samples (k-1)G up to kG exactly",
+          "[core][schedule]") {
   for (auto [r, a, b] : std::vector<std::tuple<int, int, int>>{
          {1, 1, 64}, {2, 1, 32}, {1, 2, 32}, {2, 4, 8}, {3, 2, 5}}) {
     trainer_options o;
