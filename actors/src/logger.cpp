@@ -25,6 +25,8 @@ struct logger_state {
   std::map<std::string, double> last;
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
   int64_t step = 0;
+  /// One line per sink that failed (reported once each).
+  std::vector<std::string> sink_errors;
 };
 
 using logger_actor = caf::stateful_actor<logger_state>;
@@ -43,6 +45,7 @@ void each_sink(logger_actor* self, int64_t step, F f) {
                              "disabled; the other loggers continue: {}",
                              (*i)->name(), step, e.what());
       i = st.live.erase(i);
+      st.sink_errors.push_back(msg);
       fmt::print(st.cfg.errors, "{}\n", msg);
       std::fflush(st.cfg.errors);
     }
@@ -64,7 +67,10 @@ caf::behavior logger(logger_actor* self, logger_config cfg) {
       } catch (const std::exception& e) {
         return caf::make_error(caf::sec::runtime_error, e.what());
       }
-      each_sink(self, 0, [&](core::sink& s) { s.start(x.lines); });
+      each_sink(self, 0, [&](core::sink& s) {
+        s.hyperparameters(x.config_json);
+        s.start(x.lines);
+      });
       return true;
     },
     [=](const log_batch& b) {
@@ -89,6 +95,7 @@ caf::behavior logger(logger_actor* self, logger_config cfg) {
       auto& st = self->state;
       each_sink(self, st.step, [&](core::sink& s) { s.close(); });
       auto report = f.report;
+      report.sink_errors = st.sink_errors;
       report.wall_seconds = std::chrono::duration<double>(
                               std::chrono::steady_clock::now() - st.t0)
                               .count();
@@ -96,6 +103,12 @@ caf::behavior logger(logger_actor* self, logger_config cfg) {
       j.add("status", report.status);
       if (!report.error.empty())
         j.add("error", report.error);
+      if (!report.sink_errors.empty()) {
+        std::string all;
+        for (const auto& e : report.sink_errors)
+          all += (all.empty() ? "" : "; ") + e;
+        j.add("sink_errors", all);
+      }
       j.add("global_step", report.global_step)
         .add("epochs", report.epochs)
         .add("samples", report.samples)

@@ -11,7 +11,8 @@
 namespace troupe::core {
 
 const std::vector<std::string>& known_loggers() {
-  static const std::vector<std::string> names{"console", "csv", "jsonl"};
+  static const std::vector<std::string> names{"console", "csv", "jsonl",
+                                              "tensorboard"};
   return names;
 }
 

@@ -12,6 +12,7 @@
 
 #include "troupe/core/errors.hpp"
 #include "troupe/core/json.hpp"
+#include "troupe/core/tfevents.hpp"
 
 namespace troupe::core {
 
@@ -58,6 +59,10 @@ std::string format_value(double x) {
 sink::~sink() = default;
 
 void sink::start(const std::vector<std::string>&) {
+  // nop
+}
+
+void sink::hyperparameters(const std::string&) {
   // nop
 }
 
@@ -117,7 +122,7 @@ void console_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
       text += fmt::format("  {} {:.4f}", m.name, m.value);
   }
   if (!text.empty())
-    line(fmt::format("epoch {} step {}:{}", epoch, step, text));
+    line(fmt::format("epoch {} step {}:{}", epoch + 1, step, text));
 }
 
 void console_sink::line(const std::string& text) {
@@ -329,6 +334,81 @@ void jsonl_sink::close() {
     io_failure(path_, "close failed");
 }
 
+// -- tensorboard ---------------------------------------------------------------------
+
+namespace {
+
+double unix_seconds() {
+  return std::chrono::duration<double>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string hostname() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == 0)
+    return "localhost";
+  return buf;
+}
+
+} // namespace
+
+tensorboard_sink::tensorboard_sink(const std::string& run_dir) {
+  auto now = unix_seconds();
+  path_ = fmt::format("{}/events.out.tfevents.{}.{}", run_dir,
+                      static_cast<int64_t>(now), hostname());
+  file_ = open_file(path_, "wb");
+  append(encode_file_version_event(now));
+}
+
+tensorboard_sink::~tensorboard_sink() {
+  if (file_ != nullptr)
+    std::fclose(file_);
+}
+
+std::string tensorboard_sink::name() const {
+  return "tensorboard";
+}
+
+std::string tensorboard_sink::path() const {
+  return path_;
+}
+
+void tensorboard_sink::append(const std::string& event) {
+  if (file_ == nullptr)
+    throw output_error(path_ + ": written after close");
+  put(file_, path_, frame_record(event));
+  flush(file_, path_);
+}
+
+void tensorboard_sink::hyperparameters(const std::string& config_json) {
+  // A markdown table: TensorBoard's text plugin renders it.
+  std::string text = "| option | value |\n|---|---|\n";
+  for (const auto& f : parse_json_object(config_json))
+    text += fmt::format("| {} | {} |\n", f.key,
+                        f.is_string ? json_quote(f.value) : f.value);
+  append(encode_text_event(unix_seconds(), 0, "hparams", text));
+}
+
+void tensorboard_sink::write(int64_t step, int64_t, const metric_values& ms) {
+  std::vector<std::pair<std::string, float>> values;
+  values.reserve(ms.size());
+  for (const auto& m : ms)
+    values.emplace_back(m.name, static_cast<float>(m.value));
+  append(encode_scalars_event(unix_seconds(), step, values));
+}
+
+void tensorboard_sink::close() {
+  if (file_ == nullptr)
+    return;
+  auto rc = std::fclose(file_);
+  file_ = nullptr;
+  if (rc != 0)
+    io_failure(path_, "close failed");
+}
+
+// -- factory ---------------------------------------------------------------------------
+
 std::unique_ptr<sink> make_sink(const std::string& name,
                                 const std::string& run_dir) {
   if (name == "console")
@@ -337,6 +417,8 @@ std::unique_ptr<sink> make_sink(const std::string& name,
     return std::make_unique<csv_sink>(run_dir + "/metrics.csv");
   if (name == "jsonl")
     return std::make_unique<jsonl_sink>(run_dir + "/metrics.jsonl");
+  if (name == "tensorboard")
+    return std::make_unique<tensorboard_sink>(run_dir);
   throw output_error("unknown logger '" + name + "'");
 }
 

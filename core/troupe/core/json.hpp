@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace troupe::core {
 
@@ -29,5 +30,22 @@ private:
   void key(const std::string& k);
   std::string body_;
 };
+
+/// One member of a parsed JSON object: strings unescaped (`is_string`),
+/// anything else (number, true, false, null, array, object) as its raw text.
+struct json_field {
+  std::string key;
+  std::string value;
+  bool is_string = false;
+};
+
+/// Parses one JSON object into its members, in order. Nested arrays and
+/// objects are kept as raw text. Throws std::runtime_error naming the byte
+/// offset of the first syntax error.
+std::vector<json_field> parse_json_object(const std::string& text);
+
+/// The member `key` of `fields`, or nullptr.
+const json_field* find_field(const std::vector<json_field>& fields,
+                             const std::string& key);
 
 } // namespace troupe::core

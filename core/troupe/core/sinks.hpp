@@ -30,6 +30,9 @@ public:
   /// Lines to show before training (console only).
   virtual void start(const std::vector<std::string>& lines);
 
+  /// The effective configuration, as the JSON of config.json.
+  virtual void hyperparameters(const std::string& config_json);
+
   /// Metrics logged at `step`; several calls may share one step.
   virtual void write(int64_t step, int64_t epoch,
                      const metric_values& metrics) = 0;
@@ -109,6 +112,28 @@ public:
   void close() override;
 
 private:
+  std::string path_;
+  FILE* file_ = nullptr;
+};
+
+/// `<run-dir>/events.out.tfevents.<time>.<host>` for TensorBoard: scalars as
+/// Summary.Value{tag, simple_value} events, the configuration as a text
+/// summary (`hparams`). Each event is framed in memory and written with one
+/// call, then flushed: a clean stop never leaves half a record.
+class tensorboard_sink : public sink {
+public:
+  explicit tensorboard_sink(const std::string& run_dir);
+  ~tensorboard_sink() override;
+
+  std::string name() const override;
+  std::string path() const override;
+  void hyperparameters(const std::string& config_json) override;
+  void write(int64_t step, int64_t epoch, const metric_values& ms) override;
+  void close() override;
+
+private:
+  void append(const std::string& event);
+
   std::string path_;
   FILE* file_ = nullptr;
 };

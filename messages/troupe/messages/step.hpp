@@ -119,19 +119,22 @@ struct fit_report {
   int64_t samples = 0; ///< training samples consumed
   metric_values last; ///< filled by the logger: last value of every metric
   double wall_seconds = 0;
+  /// Filled by the logger: one line per sink that failed and was dropped.
+  std::vector<std::string> sink_errors;
 };
 
 inline bool operator==(const fit_report& x, const fit_report& y) {
   return x.status == y.status && x.error == y.error
          && x.global_step == y.global_step && x.epochs == y.epochs
          && x.samples == y.samples && x.last == y.last
-         && x.wall_seconds == y.wall_seconds;
+         && x.wall_seconds == y.wall_seconds && x.sink_errors == y.sink_errors;
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fit_report& x) {
   return f(caf::meta::type_name("fit_report"), x.status, x.error,
-           x.global_step, x.epochs, x.samples, x.last, x.wall_seconds);
+           x.global_step, x.epochs, x.samples, x.last, x.wall_seconds,
+           x.sink_errors);
 }
 
 } // namespace troupe
