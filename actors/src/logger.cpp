@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "troupe/core/json.hpp"
+#include "troupe/core/report.hpp"
 #include "troupe/core/run_dir.hpp"
 #include "troupe/messages/type_ids.hpp"
 
@@ -124,6 +125,16 @@ caf::behavior logger(logger_actor* self, logger_config cfg) {
         fmt::print(st.cfg.errors, "troupe: {}\n", e.what());
         if (report.error.empty())
           report.error = e.what();
+      }
+      if (st.cfg.report) {
+        try {
+          core::write_report(st.cfg.run_dir);
+        } catch (const std::exception& e) {
+          auto msg = fmt::format("troupe: report.html not written: {}",
+                                 e.what());
+          fmt::print(st.cfg.errors, "{}\n", msg);
+          report.sink_errors.push_back(msg);
+        }
       }
       return report;
     },

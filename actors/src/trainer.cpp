@@ -108,6 +108,7 @@ fit_report trainer::fit(const core::model_def& model,
   actors::logger_config lc;
   lc.run_dir = run_dir_;
   lc.sinks = sinks;
+  lc.report = opts_.report;
   auto logger = actors::spawn_logger(sys, std::move(lc));
   hook("logger", logger);
   actors::coordinator_config cc;

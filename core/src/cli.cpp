@@ -208,6 +208,8 @@ void add_trainer_options(arg_parser& p, trainer_options& o) {
   p.add("overwrite", "allow a run directory that already holds metrics",
         o.overwrite);
   p.add("loggers", "comma list of sinks: console, csv, jsonl, tensorboard", o.loggers);
+  p.add("report", "write <run-dir>/report.html at the end (true/false)",
+        o.report);
   p.add("scheduler-threads", "actor system worker threads (0: one per core)",
         o.scheduler_threads);
   p.add("export-params",

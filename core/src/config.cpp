@@ -126,6 +126,7 @@ std::string to_json(const trainer_options& o) {
     .add("run_dir", o.run_dir)
     .add("overwrite", o.overwrite)
     .add_raw("loggers", loggers)
+    .add("report", o.report)
     .add("scheduler_threads", o.scheduler_threads)
     .add("export_params", o.export_params)
     .add("device", o.device)
@@ -153,6 +154,7 @@ std::vector<std::string> describe(const trainer_options& o) {
     fmt::format("run-dir             = {}", o.run_dir),
     fmt::format("overwrite           = {}", o.overwrite),
     fmt::format("loggers             = {}", join(o.loggers)),
+    fmt::format("report              = {}", o.report),
     fmt::format("scheduler-threads   = {}", o.scheduler_threads),
     fmt::format("export-params       = {}", o.export_params),
     fmt::format("device              = {}", o.device),

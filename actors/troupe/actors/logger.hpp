@@ -18,13 +18,16 @@ struct logger_config {
   std::shared_ptr<std::vector<std::unique_ptr<core::sink>>> sinks;
   /// Where a failing sink is reported (once, with its path).
   FILE* errors = stderr;
+  /// Write report.html after summary.json.
+  bool report = false;
 };
 
 /// Spawns the logger on a thread of its own (sink I/O never stalls the
 /// pipeline). It answers `log_start` (writes config.json), `log_batch`
 /// (hands each record to each sink exactly once; answers with the step, the
 /// coordinator's credit) and `log_finish` (closes the sinks, writes
-/// summary.json atomically; answers with the report, last values filled). A
+/// summary.json atomically, then report.html when asked; answers with the
+/// report, last values filled). A
 /// sink that throws is reported once and dropped; the others keep going.
 caf::actor spawn_logger(caf::actor_system& sys, logger_config cfg,
                         bool detached = true);

@@ -39,8 +39,10 @@ struct trainer_options {
   std::string run_dir;
   /// Allow a run directory that already holds metrics.
   bool overwrite = false;
-  /// Sinks: console, csv, jsonl.
+  /// Sinks: console, csv, jsonl, tensorboard.
   std::vector<std::string> loggers = {"console", "csv", "jsonl"};
+  /// Write <run-dir>/report.html (charts, configuration, summary) at the end.
+  bool report = false;
   /// Worker threads of the actor system; 0 = one per core.
   int64_t scheduler_threads = 0;
   /// Directory for params_init.pt / params_final.pt; empty = none.

@@ -1,0 +1,47 @@
+// troupe-report: renders <run-dir>/report.html (or --out=FILE) from a run's
+// metrics, configuration and summary; one self-contained HTML file.
+//
+//   ./build/examples/troupe-report runs/fashion_mnist/version_0
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "troupe/core/errors.hpp"
+#include "troupe/core/report.hpp"
+
+int main(int argc, char** argv) {
+  std::string dir;
+  std::string out;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      fmt::print("usage: troupe-report RUN_DIR [--out=FILE]\n\n"
+                 "Writes a self-contained HTML report (inline SVG charts of "
+                 "every metric on the optimizer-step axis, the configuration "
+                 "and the summary) to RUN_DIR/report.html or FILE.\n");
+      return 0;
+    }
+    if (arg.rfind("--out=", 0) == 0)
+      out = arg.substr(6);
+    else if (arg.rfind("--", 0) == 0 || !dir.empty()) {
+      fmt::print(stderr, "error: unexpected argument '{}' (see --help)\n", arg);
+      return 2;
+    } else
+      dir = arg;
+  }
+  if (dir.empty()) {
+    fmt::print(stderr, "error: no run directory given (see --help)\n");
+    return 2;
+  }
+  try {
+    fmt::print("{}\n", troupe::core::write_report(dir, out));
+    return 0;
+  } catch (const troupe::core::data_error& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
+}
