@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   return launcher::run(argc, argv, parser, [&] {
     troupe::core::validate(opts);
     auto data = troupe::core::load_fashion_mnist(data_dir);
+    launcher::resolve_run_dir(opts, "fashion_mnist");
     troupe::trainer t{opts, "fashion_mnist"};
     launcher::add_callbacks(t, cbs);
     return launcher::fit(t, troupe::core::mlp_classifier({784, 256, 10}), data,

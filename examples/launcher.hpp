@@ -4,6 +4,7 @@
 // configuration, running the trainer and mapping outcomes to exit codes
 // (0 done, 1 training failed, 2 bad usage, configuration, data or run dir).
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "troupe/core/callback.hpp"
 #include "troupe/core/cli.hpp"
 #include "troupe/core/errors.hpp"
+#include "troupe/core/run_dir.hpp"
 
 namespace launcher {
 
@@ -79,6 +81,14 @@ inline int run(int argc, char** argv, troupe::core::arg_parser& parser,
 }
 
 /// Prints the effective configuration, trains, prints the outcome.
+/// Resolves the default run directory, so that the configuration printed at
+/// start is the effective one.
+inline void resolve_run_dir(troupe::core::trainer_options& opts,
+                            const std::string& launcher) {
+  if (opts.run_dir.empty())
+    opts.run_dir = troupe::core::next_version_dir("runs", launcher);
+}
+
 inline int fit(troupe::trainer& t, const troupe::core::model_def& model,
                const troupe::core::data_module& data,
                const std::vector<std::string>& extra_config) {
@@ -88,6 +98,11 @@ inline int fit(troupe::trainer& t, const troupe::core::model_def& model,
     fmt::print("  {}\n", l);
   for (const auto& l : extra_config)
     fmt::print("  {}\n", l);
+  // The console sink shows the plan; without it, say it here.
+  const auto& loggers = t.options().loggers;
+  if (std::find(loggers.begin(), loggers.end(), "console") == loggers.end())
+    for (const auto& l : t.plan(data.train.size()))
+      fmt::print("{}\n", l);
   std::fflush(stdout);
   auto report = t.fit(model, data);
   fmt::print("{}: {} after {} steps ({} epochs, {} samples) in {:.2f} s; "

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
                                                   "features >= 1, classes >= 2");
     auto data = troupe::core::make_synthetic(samples, samples / 8, samples / 8,
                                              features, classes, opts.seed);
+    launcher::resolve_run_dir(opts, "synthetic");
     troupe::trainer t{opts, "synthetic"};
     launcher::add_callbacks(t, cbs);
     return launcher::fit(t,

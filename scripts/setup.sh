@@ -6,14 +6,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
 packages=(cmake g++ make libtorch-dev libcaf-dev libfmt-dev catch2 zlib1g-dev
-          dataset-fashion-mnist libopenblas0-openmp ${TROUPE_EXTRA_PACKAGES:-})
+          dataset-fashion-mnist ${TROUPE_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
+  installed "$p" || missing+=("$p")
 done
+# Either OpenBLAS build will do; the OpenMP one follows LibTorch's threads.
+if ! installed libopenblas0-openmp && ! installed libopenblas0-pthread; then
+  missing+=(libopenblas0-openmp)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   sudo=""

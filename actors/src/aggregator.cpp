@@ -50,6 +50,7 @@ void reduce_step(aggregator_actor* self) {
     samples += c->samples;
   }
   step_summary summary;
+  summary.epoch = st.slots.front()->epoch;
   summary.step = st.next_step;
   summary.samples = samples;
   summary.lr = st.slots.front()->lr;

@@ -59,7 +59,11 @@ struct coordinator_state {
   core::metric_windows windows;
   metric_sums epoch_sums;
   double last_loss = nan_v;
-  int64_t samples = 0;
+  int64_t samples = 0;         ///< samples of completed steps
+  int64_t pending_samples = 0; ///< samples of the step in progress
+  /// Names already sent to the logger at `logged_step`.
+  int64_t logged_step = -1;
+  std::set<std::string> logged_names;
 
   // -- logger credits --------------------------------------------------------
   int64_t in_flight = 0;
@@ -97,7 +101,10 @@ void fail(coordinator_actor* self, std::string what) {
   st.status = "failed";
   if (st.error.empty())
     st.error = std::move(what);
-  finalize(self);
+  // Before start (a stepper failing while it sets up), the start handler
+  // finalizes: the trainer must get the answer.
+  if (st.ph != phase::idle)
+    finalize(self);
 }
 
 int64_t credits_left(const coordinator_state& st) {
@@ -124,6 +131,12 @@ void send_log(coordinator_actor* self, int64_t step, int64_t epoch,
   auto& st = self->state;
   if (metrics.empty() && lines.empty() && !with_progress)
     return;
+  if (step != st.logged_step) {
+    st.logged_step = step;
+    st.logged_names.clear();
+  }
+  for (const auto& m : metrics)
+    st.logged_names.insert(m.name);
   log_batch b;
   b.step = step;
   b.epoch = epoch;
@@ -138,7 +151,9 @@ void send_log(coordinator_actor* self, int64_t step, int64_t epoch,
     .then(
       [=](int64_t) {
         --self->state.in_flight;
+        ++self->state.progress;
         raise_permits(self);
+        try_advance(self);
       },
       [=](caf::error& err) {
         fail(self, "logger failed: " + self->system().render(err));
@@ -179,8 +194,13 @@ void dispatch(coordinator_actor* self, size_t index, const char* hook,
 bool apply_effects(coordinator_actor* self, int64_t step) {
   auto& st = self->state;
   std::set<std::string> names;
+  if (step == st.logged_step)
+    names = st.logged_names;
   for (const auto& r : st.records)
-    names.insert(r.name);
+    if (!names.insert(r.name).second) {
+      fail(self, fmt::format("'{}' logged twice at step {}", r.name, step));
+      return false;
+    }
   for (auto& per_event : st.replies) {
     for (size_t c = 0; c < per_event.size(); ++c) {
       auto& eff = per_event[c];
@@ -229,6 +249,8 @@ void complete_step(coordinator_actor* self) {
   st.lines.clear();
   st.busy = false;
   st.acked = s;
+  st.samples += st.pending_samples;
+  st.pending_samples = 0;
   ++st.progress;
   if (st.ph != phase::training)
     return;
@@ -241,7 +263,7 @@ void begin_step(coordinator_actor* self, step_summary summary) {
   st.busy = true;
   st.step = s;
   st.epoch = st.sched.epoch_of(s);
-  st.samples += summary.samples;
+  st.pending_samples = summary.samples;
   st.records.clear();
   st.replies.clear();
   // Training metrics: every step feeds the windows; written at log steps.
@@ -308,10 +330,12 @@ void begin_step(coordinator_actor* self, step_summary summary) {
 void begin_test(coordinator_actor* self);
 
 /// Processes the next step once its summary (and its validation, when one
-/// is scheduled) arrived; steps never overlap and never reorder.
+/// is scheduled) arrived and the logger has a credit left for its records;
+/// steps never overlap and never reorder. Without credits, summaries wait
+/// here (bounded by the permits) and the loader waits for permits.
 void try_advance(coordinator_actor* self) {
   auto& st = self->state;
-  while (st.ph == phase::training && !st.busy) {
+  while (st.ph == phase::training && !st.busy && credits_left(st) > 0) {
     if (st.acked >= st.last_step)
       return begin_test(self);
     auto s = st.acked + 1;
@@ -375,6 +399,7 @@ void finalize(coordinator_actor* self) {
   report.global_step = st.acked;
   report.epochs = st.acked / st.sched.steps_per_epoch;
   report.samples = st.samples;
+  report.peak_log_queue = st.peak_in_flight;
   auto shutdown = [=](fit_report r) {
     auto& st = self->state;
     st.ph = phase::done;
@@ -420,6 +445,7 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
   for (int64_t r = 0; r < st.sched.replicas; ++r) {
     stepper_config sc;
     sc.rank = static_cast<int32_t>(r);
+    sc.seed = st.cfg.options.seed;
     sc.sched = st.sched;
     sc.module = st.cfg.replicas[static_cast<size_t>(r)];
     sc.model = st.cfg.model;
@@ -500,7 +526,14 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
   return {
     [=](start_atom) -> caf::result<fit_report> {
       auto& st = self->state;
+      if (st.ph != phase::idle)
+        return caf::make_error(caf::sec::runtime_error,
+                               "coordinator: start received twice");
       st.done = self->make_response_promise();
+      if (!st.error.empty()) {
+        finalize(self);
+        return st.done;
+      }
       st.ph = phase::training;
       self->request(st.cfg.logger, caf::infinite,
                     log_start{st.cfg.config_json, st.cfg.start_lines})
@@ -568,12 +601,28 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
       auto& st = self->state;
       if (st.ph == phase::done)
         return;
-      if (seen == st.progress && st.ph != phase::finalizing) {
+      if (seen == st.progress && st.ph == phase::finalizing) {
+        // The logger did not close its sinks in time: answer the trainer
+        // without it rather than wait forever.
+        fit_report r;
+        r.status = "failed";
+        r.error = fmt::format("{}{}the logger did not finish within {} s",
+                              st.error, st.error.empty() ? "" : "; ",
+                              st.cfg.options.timeout_seconds);
+        r.global_step = st.acked;
+        r.samples = st.samples;
+        st.ph = phase::done;
+        st.done.deliver(std::move(r));
+        stop_actors(self, true);
+        self->quit();
+        return;
+      }
+      if (seen == st.progress) {
         fail(self, fmt::format("no progress for {} s (training at step {}, "
                                "waiting for step {})",
                                st.cfg.options.timeout_seconds, st.acked,
                                st.acked + 1));
-        return;
+        // Re-armed below: finalizing has a deadline too.
       }
       auto timeout = std::chrono::duration<double>(st.cfg.options.timeout_seconds);
       self->delayed_send(self,

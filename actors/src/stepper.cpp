@@ -10,6 +10,7 @@
 
 #include "troupe/core/flat_grads.hpp"
 #include "troupe/core/reducers.hpp"
+#include "troupe/core/rng.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe::actors {
@@ -23,6 +24,7 @@ struct stepper_state {
   std::string id; ///< stepper[rank]
   torch::Device device{torch::kCPU};
   std::unique_ptr<torch::optim::SGD> optimizer;
+  at::Generator generator;
   core::flat_grads grads;
   int64_t next_step = 1;
   bool awaiting_reduced = false;
@@ -50,9 +52,16 @@ bool run_step(stepper_actor* self, const step_batch& b) {
   const auto& s = st.cfg.sched;
   st.grads.zero();
   contribution c;
+  c.epoch = b.epoch;
   c.step = b.step;
   c.rank = st.cfg.rank;
   auto& module = *st.cfg.module;
+  core::replica_generator_scope rng{st.generator};
+  // With several replicas, a draw from the global generator would make the
+  // run depend on thread timing: refuse it.
+  at::Tensor global_before;
+  if (s.replicas > 1)
+    global_before = core::global_generator_state();
   for (const auto& mb : b.micro) {
     auto x = mb.inputs.tensor.to(st.device);
     auto y = mb.targets.tensor.to(st.device);
@@ -76,6 +85,17 @@ bool run_step(stepper_actor* self, const step_batch& b) {
     for (const auto& m : out.metrics)
       add(c.outputs, m.name, m.value, static_cast<double>(n));
     c.samples += n;
+  }
+  if (global_before.defined()
+      && !global_before.equal(core::global_generator_state())) {
+    report(self, b.step,
+           fmt::format("the model drew from LibTorch's global random "
+                       "generator at step {} (e.g. torch::nn::Dropout, "
+                       "torch::randn without a generator); with {} replicas "
+                       "that depends on thread timing: draw from "
+                       "troupe::core::replica_generator() instead",
+                       b.step, s.replicas));
+    return false;
   }
   auto& group = st.optimizer->param_groups().front();
   c.lr = static_cast<torch::optim::SGDOptions&>(group.options()).lr();
@@ -101,6 +121,7 @@ void evaluate(stepper_actor* self, int32_t kind, int64_t step) {
   auto end = n * (st.cfg.rank + 1) / replicas;
   {
     torch::NoGradGuard no_grad;
+    core::replica_generator_scope rng{st.generator};
     module.eval();
     for (auto i = begin; i < end; i += st.cfg.eval_batch_size) {
       auto j = std::min(end, i + st.cfg.eval_batch_size);
@@ -157,6 +178,7 @@ caf::behavior stepper(stepper_actor* self, stepper_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.id = fmt::format("stepper[{}]", st.cfg.rank);
+  st.generator = core::make_replica_generator(st.cfg.seed, st.cfg.rank);
   guard(self, 0, [&] {
     st.device = torch::Device(st.cfg.device);
     st.cfg.module->to(st.device);

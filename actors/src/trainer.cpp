@@ -1,5 +1,6 @@
 #include "troupe/actors/trainer.hpp"
 
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "troupe/actors/logger.hpp"
 #include "troupe/core/blas.hpp"
 #include "troupe/core/errors.hpp"
+#include "troupe/core/json.hpp"
 #include "troupe/core/run_dir.hpp"
 #include "troupe/core/schedule.hpp"
 #include "troupe/core/sinks.hpp"
@@ -47,6 +49,23 @@ trainer& trainer::configure(std::function<void(caf::actor_system_config&)> f) {
   return *this;
 }
 
+std::vector<std::string> trainer::plan(int64_t train_size) const {
+  auto sched = core::schedule::make(opts_, train_size);
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format("troupe: {} steps ({} per epoch, global batch {} "
+                              "= {} replicas x {} micro-batches x {})",
+                              sched.total_steps, sched.steps_per_epoch,
+                              sched.global_batch, sched.replicas,
+                              sched.accumulate, sched.batch_size));
+  if (sched.dropped_per_epoch > 0)
+    lines.push_back(fmt::format("troupe: the last {} of {} training samples do "
+                                "not fill a global batch of {} and are "
+                                "dropped each epoch",
+                                sched.dropped_per_epoch, sched.train_size,
+                                sched.global_batch));
+  return lines;
+}
+
 fit_report trainer::fit(const core::model_def& model,
                         const core::data_module& data) {
   // -- everything that can be wrong is checked before training -----------------
@@ -61,34 +80,51 @@ fit_report trainer::fit(const core::model_def& model,
   auto effective = opts_;
   effective.run_dir = run_dir_;
   core::prepare_run_dir(run_dir_, opts_.overwrite);
-  auto sinks = std::make_shared<std::vector<std::unique_ptr<core::sink>>>();
-  for (const auto& name : opts_.loggers)
-    sinks->push_back(core::make_sink(name, run_dir_));
-  // -- replicas: replica 0 from the seed, the others copied from it -------------
-  core::set_compute_threads(1);
-  std::vector<std::shared_ptr<torch::nn::Module>> replicas;
-  {
-    std::lock_guard<std::mutex> guard{init_mutex};
-    torch::manual_seed(opts_.seed);
-    for (int64_t r = 0; r < opts_.replicas; ++r) {
-      replicas.push_back(model.make());
-      if (r > 0)
-        core::copy_state(*replicas.front(), *replicas.back());
-    }
+  if (!opts_.export_params.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(opts_.export_params, ec);
+    if (ec || !std::filesystem::is_directory(opts_.export_params))
+      throw core::output_error("--export-params " + opts_.export_params
+                               + ": cannot create the directory"
+                               + (ec ? ": " + ec.message() : std::string{}));
   }
-  std::vector<std::string> lines;
-  lines.push_back(fmt::format("troupe: {} steps ({} per epoch, global batch {} "
-                              "= {} replicas x {} micro-batches x {}), run "
-                              "directory {}",
-                              sched.total_steps, sched.steps_per_epoch,
-                              sched.global_batch, sched.replicas,
-                              sched.accumulate, sched.batch_size, run_dir_));
-  if (sched.dropped_per_epoch > 0)
-    lines.push_back(fmt::format("troupe: the last {} of {} training samples do "
-                                "not fill a global batch of {} and are "
-                                "dropped each epoch",
-                                sched.dropped_per_epoch, sched.train_size,
-                                sched.global_batch));
+  // From here on the run directory exists: whatever fails before training
+  // still leaves a summary.json saying why.
+  std::shared_ptr<std::vector<std::unique_ptr<core::sink>>> sinks;
+  std::vector<std::shared_ptr<torch::nn::Module>> replicas;
+  try {
+    // Replicas first (replica 0 from the seed, the others copied from it),
+    // sinks last: a model that fails to build leaves no metrics file behind.
+    core::set_compute_threads(1);
+    {
+      std::lock_guard<std::mutex> guard{init_mutex};
+      torch::manual_seed(opts_.seed);
+      for (int64_t r = 0; r < opts_.replicas; ++r) {
+        replicas.push_back(model.make());
+        if (r > 0)
+          core::copy_state(*replicas.front(), *replicas.back());
+      }
+    }
+    sinks = std::make_shared<std::vector<std::unique_ptr<core::sink>>>();
+    for (const auto& name : opts_.loggers)
+      sinks->push_back(core::make_sink(name, run_dir_));
+  } catch (const std::exception& e) {
+    core::json_object j;
+    j.add("status", "failed")
+      .add("error", std::string{"set-up failed: "} + e.what())
+      .add("global_step", int64_t{0})
+      .add("epochs", int64_t{0})
+      .add("samples", int64_t{0})
+      .add("wall_seconds", 0.0);
+    try {
+      core::write_file_atomic(run_dir_ + "/summary.json", j.str() + "\n");
+    } catch (...) {
+      // The original error is the one to report.
+    }
+    throw;
+  }
+  auto lines = plan(data.train.size());
+  lines.push_back("troupe: run directory " + run_dir_);
   // -- the actor system ---------------------------------------------------------------
   caf::actor_system_config cfg;
   cfg.add_message_types<caf::id_block::troupe>();

@@ -90,7 +90,10 @@ void validate(const trainer_options& o) {
   require(o.timeout_seconds > 0, "timeout",
           fmt::format("must be positive, got {}", o.timeout_seconds));
   for (const auto& [name, spec] : o.reduce) {
-    require(!name.empty(), "reduce", "empty metric name");
+    require(name.rfind("train/", 0) == 0 && name.size() > 6, "reduce",
+            fmt::format("'{}' is not a training metric: windows reduce "
+                        "train/NAME metrics (e.g. train/loss)",
+                        name));
     if (spec.kind == reduction_spec::ema)
       require(spec.alpha > 0 && spec.alpha <= 1, "reduce",
               fmt::format("ema alpha of '{}' must be in (0, 1]", name));
@@ -121,7 +124,7 @@ std::string to_json(const trainer_options& o) {
     .add("val_every_n_steps", o.val_every_n_steps)
     .add("log_every_n_steps", o.log_every_n_steps)
     .add_raw("reduce", reduce)
-    .add("seed", static_cast<int64_t>(o.seed))
+    .add("seed", o.seed)
     .add("shuffle", o.shuffle)
     .add("run_dir", o.run_dir)
     .add("overwrite", o.overwrite)

@@ -16,7 +16,7 @@ tensor_dataset tensor_dataset::slice(int64_t begin, int64_t end) const {
 
 tensor_dataset make_image_dataset(const std::string& images_path,
                                   const std::string& labels_path,
-                                  int64_t num_classes) {
+                                  int64_t num_classes, int64_t expected_side) {
   auto images = read_idx(images_path, 3);
   auto labels = read_idx(labels_path, 1);
   if (images.dims[0] != labels.dims[0])
@@ -30,6 +30,11 @@ tensor_dataset make_image_dataset(const std::string& images_path,
                                    "[0, {})",
                                    int{labels.data[i]}, i, num_classes));
   auto n = images.dims[0];
+  if (images.dims[1] != expected_side || images.dims[2] != expected_side)
+    throw data_error(images_path,
+                     fmt::format("images are {}x{}, expected {}x{}",
+                                 images.dims[1], images.dims[2], expected_side,
+                                 expected_side));
   auto features = images.dims[1] * images.dims[2];
   auto raw = torch::from_blob(images.data.data(), {n, features}, torch::kUInt8);
   auto x = raw.to(torch::kFloat32).div_(255.0f);

@@ -74,6 +74,12 @@ json_object& json_object::add(const std::string& k, int64_t v) {
   return *this;
 }
 
+json_object& json_object::add(const std::string& k, uint64_t v) {
+  key(k);
+  body_ += std::to_string(v);
+  return *this;
+}
+
 json_object& json_object::add(const std::string& k, bool v) {
   key(k);
   body_ += v ? "true" : "false";

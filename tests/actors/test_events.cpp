@@ -141,21 +141,27 @@ TEST_CASE("early stopping stops a run that does not improve",
   CHECK(report.global_step < 50 * 4);
 }
 
-TEST_CASE("one logger credit: slower, nothing dropped", "[actors][events]") {
-  auto go = [](int64_t credits) {
+TEST_CASE("logger credits bound the queue, nothing is dropped",
+          "[actors][events]") {
+  auto go = [](int64_t credits, int64_t& peak) {
     temp_dir dir;
     auto o = options(dir.path());
     o.logger_credits = credits;
     o.log_every_n_steps = 1;
     trainer t{o};
-    REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
-                  small_data(256))
-              .status
-            == "completed");
+    auto report = t.fit(recording_model(std::make_shared<micro_log>()),
+                        small_data(256));
+    REQUIRE(report.status == "completed");
+    peak = report.peak_log_queue;
     return read_text(dir / "metrics.csv");
   };
-  auto one = go(1);
-  CHECK(one == go(64));
+  int64_t peak_one = 0;
+  int64_t peak_many = 0;
+  auto one = go(1, peak_one);
+  CHECK(peak_one == 1);
+  CHECK(one == go(3, peak_many));
+  CHECK(peak_many >= 1);
+  CHECK(peak_many <= 3);
   CHECK(std::count(one.begin(), one.end(), '\n') == 1 + 32);
 }
 
@@ -168,7 +174,18 @@ TEST_CASE("exported parameters are replica 0's, before and after",
   o.replicas = 2;
   o.batch_size = 8;
   trainer t{o};
-  REQUIRE(t.fit(recording_model(log), small_data(64)).status == "completed");
+  // Keep a copy of replica 0 as built, before any update.
+  auto model = recording_model(log);
+  auto make = model.make;
+  std::vector<at::Tensor> built;
+  model.make = [make, &built]() {
+    auto m = make();
+    if (built.empty())
+      for (const auto& p : m->parameters())
+        built.push_back(p.detach().clone());
+    return m;
+  };
+  REQUIRE(t.fit(model, small_data(64)).status == "completed");
   auto load = [&](const std::string& file) {
     auto m = std::make_shared<core::mlp_impl>(std::vector<int64_t>{8, 16, 3});
     torch::load(m, dir / ("params/" + file));
@@ -180,8 +197,10 @@ TEST_CASE("exported parameters are replica 0's, before and after",
   auto fp = final->parameters();
   auto ip = init->parameters();
   REQUIRE(fp.size() == trained.size());
+  REQUIRE(built.size() == ip.size());
   for (size_t i = 0; i < fp.size(); ++i) {
     CHECK(fp[i].equal(trained[i]));
+    CHECK(ip[i].equal(built[i]));
     CHECK_FALSE(ip[i].equal(trained[i]));
   }
 }

@@ -90,6 +90,7 @@ TEST_CASE("a throwing callback names itself and the event",
   CHECK(contains(report.error, "step 5"));
   CHECK(contains(report.error, "kaboom"));
   CHECK(report.global_step == 4);
+  CHECK(report.samples == 4 * 32); // completed steps only
   auto loss = series(read_points(dir / "metrics.jsonl"), "train/loss");
   CHECK(loss.size() == 4);
   CHECK(contains(read_text(dir / "summary.json"), "thrower"));
@@ -201,4 +202,76 @@ TEST_CASE("a callback cannot add a second point for a metric at one step",
   CHECK(contains(report.error, "'train/loss' at step 4"));
   // Nothing of the failed step reached the files.
   CHECK(series(read_points(dir / "metrics.jsonl"), "train/loss").empty());
+}
+
+namespace {
+
+/// Logs `cb/x` at every step and again at fit end (the last step).
+struct twice_at_the_end : core::callback {
+  std::string name() const override {
+    return "twice";
+  }
+  callback_effects on_train_step_end(const train_step_end_event& e) override {
+    callback_effects eff;
+    eff.metrics.push_back({"cb/x", static_cast<double>(e.step)});
+    return eff;
+  }
+  callback_effects on_fit_end(const fit_end_event&) override {
+    callback_effects eff;
+    eff.metrics.push_back({"cb/x", -1.0});
+    return eff;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a fit-end effect cannot log a metric again at the last step",
+          "[actors][failures]") {
+  temp_dir dir;
+  auto o = small_run(dir.path());
+  o.max_steps = 6;
+  trainer t{o};
+  t.add_callback(std::make_shared<twice_at_the_end>());
+  auto report = t.fit(recording_model(std::make_shared<micro_log>()),
+                      small_data(1024));
+  CHECK(report.status == "failed");
+  INFO(report.error);
+  CHECK(contains(report.error, "'cb/x' at step 6"));
+  auto xs = series(read_points(dir / "metrics.jsonl"), "cb/x");
+  CHECK(xs.size() == 6);
+  CHECK(xs.at(6) == 6.0);
+}
+
+TEST_CASE("an export directory that cannot be created fails before training",
+          "[actors][failures]") {
+  temp_dir dir;
+  {
+    std::ofstream f(dir / "plainfile");
+    f << "x";
+  }
+  auto o = small_run(dir / "run");
+  o.export_params = dir / "plainfile/params";
+  auto log = std::make_shared<micro_log>();
+  trainer t{o};
+  CHECK_THROWS_WITH(t.fit(recording_model(log), small_data(256)),
+                    Catch::Contains("--export-params"));
+  CHECK(log->modules.empty());
+}
+
+TEST_CASE("with several replicas, draws from the global generator are refused",
+          "[actors][failures]") {
+  temp_dir dir;
+  auto model = recording_model(std::make_shared<micro_log>());
+  auto inner = model.step;
+  model.step = [inner](torch::nn::Module& m, const at::Tensor& x,
+                       const at::Tensor& y) {
+    // torch::dropout draws from LibTorch's one global generator.
+    return inner(m, torch::dropout(x, 0.1, m.is_training()), y);
+  };
+  trainer t{small_run(dir.path())};
+  auto report = t.fit(model, small_data(512));
+  CHECK(report.status == "failed");
+  INFO(report.error);
+  CHECK(contains(report.error, "global random generator"));
+  CHECK(contains(report.error, "replica_generator"));
 }

@@ -185,3 +185,31 @@ TEST_CASE("replicas x batch and accumulate x batch equal one big batch",
     CHECK(torch::allclose(big[i], acc[i], 1e-4, 1e-6));
   }
 }
+
+TEST_CASE("validation over unequal replica shards is sample-weighted",
+          "[actors][steps]") {
+  temp_dir dir;
+  auto log = std::make_shared<micro_log>();
+  auto o = scenario(dir.path());
+  o.max_epochs = 1;
+  o.val_every_n_steps = 0; // at the epoch's end, after the last update
+  trainer t{o};
+  auto data = small_data(64 * 5, /*val=*/255, /*test=*/101);
+  auto report = t.fit(recording_model(log), data);
+  REQUIRE(report.status == "completed");
+  // Shards of 127 and 128 samples; the reference is one pass over all 255
+  // with the final parameters.
+  auto& m = *log->modules.front();
+  m.eval();
+  torch::NoGradGuard no_grad;
+  auto ref = core::classification_outputs(m.forward(data.val.inputs),
+                                          data.val.targets);
+  auto test_ref = core::classification_outputs(m.forward(data.test.inputs),
+                                               data.test.targets);
+  auto points = read_points(dir / "metrics.jsonl");
+  CHECK(series(points, "val/loss").at(5) == Approx(ref.loss.item<double>()));
+  CHECK(series(points, "val/acc").at(5) == Approx(ref.metrics[0].value));
+  CHECK(series(points, "test/loss").at(5)
+        == Approx(test_ref.loss.item<double>()));
+  CHECK(series(points, "test/acc").at(5) == Approx(test_ref.metrics[0].value));
+}

@@ -2,6 +2,9 @@
 // API and checks the outcome.
 #include <cstdio>
 #include <filesystem>
+#include <string>
+
+#include <unistd.h>
 
 #include "troupe/actors/trainer.hpp"
 #include "troupe/core/datasets.hpp"
@@ -12,13 +15,16 @@ int main() {
   opts.max_steps = 5;
   opts.batch_size = 16;
   opts.loggers = {"csv"};
-  opts.run_dir = (std::filesystem::temp_directory_path() / "troupe-consumer")
-                   .string();
-  opts.overwrite = true;
+  auto tmpl = (std::filesystem::temp_directory_path() / "troupe-consumer-XXXXXX")
+                .string();
+  opts.run_dir = std::string{mkdtemp(tmpl.data())} + "/run";
   troupe::trainer t{opts, "consumer"};
   auto data = troupe::core::make_synthetic(256, 32, 32, 8, 3);
   auto report = t.fit(troupe::core::mlp_classifier({8, 16, 3}), data);
   std::printf("consumer: %s after %lld steps\n", report.status.c_str(),
               static_cast<long long>(report.global_step));
-  return report.status == "completed" && report.global_step == 5 ? 0 : 1;
+  bool ok = report.status == "completed" && report.global_step == 5
+            && std::filesystem::exists(opts.run_dir + "/summary.json");
+  std::filesystem::remove_all(std::filesystem::path(opts.run_dir).parent_path());
+  return ok ? 0 : 1;
 }

@@ -46,6 +46,8 @@ TEST_CASE("invalid values are rejected naming the field", "[core][config]") {
   CHECK(rejected_field({"--loggers=console,wandb"}) == "loggers");
   CHECK(rejected_field({"--loggers=csv,csv"}) == "loggers");
   CHECK(rejected_field({"--reduce=train/loss=median"}) == "reduce");
+  CHECK(rejected_field({"--reduce=loss=ema:0.1"}) == "reduce");
+  CHECK(rejected_field({"--reduce=val/loss=max"}) == "reduce");
   CHECK(rejected_field({"--max-steps=0"}) == "max-steps");
   CHECK(rejected_field({"--device=tpu"}) == "device");
   CHECK(rejected_field({"--batch-size=abc"}) == "batch-size");

@@ -106,7 +106,7 @@ TEST_CASE("image datasets check counts and label range", "[core][data]") {
   write_gz(dir / "img.gz", idx_bytes({2, 2, 2}, {0, 255, 0, 255, 51, 51, 51, 51}));
   SECTION("valid: pixels scaled to [0, 1]") {
     write_gz(dir / "lbl.gz", idx_bytes({2}, {3, 9}));
-    auto d = make_image_dataset(dir / "img.gz", dir / "lbl.gz");
+    auto d = make_image_dataset(dir / "img.gz", dir / "lbl.gz", 10, 2);
     REQUIRE(d.size() == 2);
     CHECK(d.inputs.size(1) == 4);
     CHECK(d.inputs[0][1].item<float>() == 1.0f);
@@ -116,16 +116,26 @@ TEST_CASE("image datasets check counts and label range", "[core][data]") {
   SECTION("label out of range") {
     write_gz(dir / "lbl.gz", idx_bytes({2}, {3, 10}));
     try {
-      make_image_dataset(dir / "img.gz", dir / "lbl.gz");
+      make_image_dataset(dir / "img.gz", dir / "lbl.gz", 10, 2);
       FAIL("accepted");
     } catch (const data_error& e) {
       CHECK(e.file() == dir / "lbl.gz");
       CHECK(std::string{e.what()}.find("out of range") != std::string::npos);
     }
   }
+  SECTION("wrong image size") {
+    write_gz(dir / "lbl.gz", idx_bytes({2}, {3, 9}));
+    try {
+      make_image_dataset(dir / "img.gz", dir / "lbl.gz"); // expects 28x28
+      FAIL("accepted");
+    } catch (const data_error& e) {
+      CHECK(e.file() == dir / "img.gz");
+      CHECK(std::string{e.what()}.find("2x2, expected 28x28") != std::string::npos);
+    }
+  }
   SECTION("count mismatch") {
     write_gz(dir / "lbl.gz", idx_bytes({3}, {1, 2, 3}));
-    CHECK_THROWS_AS(make_image_dataset(dir / "img.gz", dir / "lbl.gz"),
+    CHECK_THROWS_AS(make_image_dataset(dir / "img.gz", dir / "lbl.gz", 10, 2),
                     data_error);
   }
 }

@@ -15,6 +15,8 @@ namespace troupe::actors {
 
 struct stepper_config {
   int32_t rank = 0;
+  /// Seeds this replica's random generator (with the rank).
+  uint64_t seed = 0;
   core::schedule sched;
   /// This replica's module (bit-identical to every other replica's).
   std::shared_ptr<torch::nn::Module> module;

@@ -38,6 +38,10 @@ public:
   /// come back as a report with status "failed" and the error.
   fit_report fit(const core::model_def& model, const core::data_module& data);
 
+  /// What a fit on `train_size` samples will do: steps, and the remainder
+  /// that does not fill a global batch (dropped). Throws config_error.
+  std::vector<std::string> plan(int64_t train_size) const;
+
   /// The run directory of the last fit (resolved when none was given).
   const std::string& run_dir() const noexcept {
     return run_dir_;

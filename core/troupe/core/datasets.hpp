@@ -36,11 +36,13 @@ struct data_module {
 data_module load_fashion_mnist(const std::string& dir,
                                int64_t train_size = 55000);
 
-/// Builds a dataset from an images file and a labels file (paths only used
-/// in errors). Checks counts and label range.
+/// Builds a dataset from an images file and a labels file. Checks image
+/// size (`expected_side` squared), counts and label range; errors name the
+/// file.
 tensor_dataset make_image_dataset(const std::string& images_path,
                                   const std::string& labels_path,
-                                  int64_t num_classes = 10);
+                                  int64_t num_classes = 10,
+                                  int64_t expected_side = 28);
 
 /// Gaussian clusters: `classes` centres in `features` dimensions, a fixed
 /// function of `seed`. Trains in seconds; for smoke tests.

@@ -20,6 +20,7 @@ public:
   json_object& add(const std::string& key, const char* value);
   json_object& add(const std::string& key, double value);
   json_object& add(const std::string& key, int64_t value);
+  json_object& add(const std::string& key, uint64_t value);
   json_object& add(const std::string& key, bool value);
   /// Adds already formatted JSON (an array or object).
   json_object& add_raw(const std::string& key, const std::string& json);

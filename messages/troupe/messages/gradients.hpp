@@ -13,6 +13,7 @@ namespace troupe {
 /// `grad` is the replica's flat gradient buffer, already weighted by
 /// samples / global batch, so the rank-ordered sum is the step's gradient.
 struct contribution {
+  int64_t epoch = 0;
   int64_t step = 0;
   int32_t rank = 0;
   int64_t samples = 0;
@@ -22,14 +23,15 @@ struct contribution {
 };
 
 inline bool operator==(const contribution& x, const contribution& y) {
-  return x.step == y.step && x.rank == y.rank && x.samples == y.samples
-         && x.lr == y.lr && x.grad == y.grad && x.outputs == y.outputs;
+  return x.epoch == y.epoch && x.step == y.step && x.rank == y.rank
+         && x.samples == y.samples && x.lr == y.lr && x.grad == y.grad
+         && x.outputs == y.outputs;
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, contribution& x) {
-  return f(caf::meta::type_name("contribution"), x.step, x.rank, x.samples,
-           x.lr, x.grad, x.outputs);
+  return f(caf::meta::type_name("contribution"), x.epoch, x.step, x.rank,
+           x.samples, x.lr, x.grad, x.outputs);
 }
 
 /// Aggregator -> every stepper: the gradient to apply for `step`.
