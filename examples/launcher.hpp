@@ -117,6 +117,8 @@ inline int fit(troupe::trainer& t, const troupe::core::model_def& model,
     fmt::print(stderr, "error: {}\n", report.error);
     return 1;
   }
+  if (report.interrupted)
+    return 130; // as a shell reports a Ctrl-C
   return 0;
 }
 

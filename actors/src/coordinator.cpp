@@ -13,6 +13,7 @@
 #include "troupe/actors/aggregator.hpp"
 #include "troupe/actors/loader.hpp"
 #include "troupe/actors/stepper.hpp"
+#include "troupe/core/interrupt.hpp"
 #include "troupe/core/reducers.hpp"
 #include "troupe/messages/type_ids.hpp"
 
@@ -41,6 +42,7 @@ struct coordinator_state {
   int64_t permitted = 0; ///< last step the loader may produce
   int64_t last_step = 0; ///< final step: scheduled, or fixed by a stop
   bool stop_requested = false;
+  bool interrupted = false;
   std::string stop_reason;
   std::map<int64_t, step_summary> summaries;
   std::map<std::pair<int32_t, int64_t>, eval_summary> evals;
@@ -241,6 +243,15 @@ void complete_step(coordinator_actor* self) {
   auto s = st.step;
   if (!apply_effects(self, s))
     return;
+  if (core::interrupt_requested() && !st.stop_requested
+      && st.ph == phase::training) {
+    // Ctrl-C: stop like a callback would, after the steps already permitted.
+    st.stop_requested = true;
+    st.interrupted = true;
+    st.last_step = std::min(st.last_step, s + st.cfg.options.steps_ahead - 1);
+    st.lines.push_back(fmt::format("interrupted: training ends after step {}",
+                                   st.last_step));
+  }
   bool progress = st.sched.is_log_step(s) || st.sched.is_epoch_end(s)
                   || s == st.last_step;
   send_log(self, s, st.epoch, std::move(st.records), std::move(st.lines),
@@ -400,6 +411,9 @@ void finalize(coordinator_actor* self) {
   report.epochs = st.acked / st.sched.steps_per_epoch;
   report.samples = st.samples;
   report.peak_log_queue = st.peak_in_flight;
+  report.interrupted = st.interrupted;
+  if (st.interrupted && report.error.empty())
+    report.error = "interrupted by a signal";
   auto shutdown = [=](fit_report r) {
     auto& st = self->state;
     st.ph = phase::done;

@@ -84,6 +84,7 @@ caf::behavior logger(logger_actor* self, logger_config cfg) {
           s.line(l);
         if (b.progress.total_steps > 0)
           s.progress(b.progress);
+        s.flush();
       });
       for (const auto& m : b.metrics) {
         if (st.last.count(m.name) == 0)

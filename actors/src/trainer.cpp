@@ -13,6 +13,7 @@
 #include "troupe/actors/logger.hpp"
 #include "troupe/core/blas.hpp"
 #include "troupe/core/errors.hpp"
+#include "troupe/core/interrupt.hpp"
 #include "troupe/core/json.hpp"
 #include "troupe/core/run_dir.hpp"
 #include "troupe/core/schedule.hpp"
@@ -166,6 +167,7 @@ fit_report trainer::fit(const core::model_def& model,
   hook("coordinator", coordinator);
   fit_report report;
   {
+    core::interrupt_scope interrupts;
     caf::scoped_actor self{sys};
     self->request(coordinator, caf::infinite, start_atom_v)
       .receive([&](fit_report& r) { report = std::move(r); },

@@ -34,7 +34,7 @@ void put(FILE* f, const std::string& path, const std::string& text) {
     io_failure(path, "write failed");
 }
 
-void flush(FILE* f, const std::string& path) {
+void flush_file(FILE* f, const std::string& path) {
   if (std::fflush(f) != 0)
     io_failure(path, "write failed");
 }
@@ -71,6 +71,10 @@ void sink::line(const std::string&) {
 }
 
 void sink::progress(const progress_info&) {
+  // nop
+}
+
+void sink::flush() {
   // nop
 }
 
@@ -170,7 +174,7 @@ void console_sink::close() {
 csv_sink::csv_sink(std::string path) : path_(std::move(path)) {
   file_ = open_file(path_, "w");
   put(file_, path_, "step,epoch\n");
-  flush(file_, path_);
+  flush_file(file_, path_);
 }
 
 csv_sink::~csv_sink() {
@@ -189,8 +193,21 @@ std::string csv_sink::path() const {
 void csv_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
   if (file_ == nullptr)
     throw output_error(path_ + ": written after close");
-  if (have_row_ && step != row_step_)
-    flush_row();
+  if (have_row_ && step != row_step_) {
+    // The previous step is final.
+    if (!row_on_disk_)
+      write_row();
+    have_row_ = false;
+    row_on_disk_ = false;
+    row_.clear();
+  }
+  if (have_row_ && row_on_disk_) {
+    // More values for the step already on disk: take its line back.
+    if (std::fflush(file_) != 0 || ftruncate(fileno(file_), row_offset_) != 0
+        || std::fseek(file_, 0, SEEK_END) != 0)
+      io_failure(path_, "cannot amend the last row");
+    row_on_disk_ = false;
+  }
   if (!have_row_) {
     have_row_ = true;
     row_step_ = step;
@@ -252,7 +269,7 @@ void csv_sink::rewrite_with_header() {
   FILE* f = open_file(tmp, "w");
   try {
     put(f, tmp, out);
-    flush(f, tmp);
+    flush_file(f, tmp);
   } catch (...) {
     std::fclose(f);
     std::remove(tmp.c_str());
@@ -265,11 +282,17 @@ void csv_sink::rewrite_with_header() {
   widened_ = false;
 }
 
-void csv_sink::flush_row() {
-  if (!have_row_)
-    return;
+void csv_sink::flush() {
+  if (have_row_ && !row_on_disk_)
+    write_row();
+}
+
+void csv_sink::write_row() {
   if (widened_)
     rewrite_with_header();
+  if (std::fseek(file_, 0, SEEK_END) != 0)
+    io_failure(path_, "cannot seek");
+  row_offset_ = std::ftell(file_);
   std::string out = fmt::format("{},{}", row_step_, row_epoch_);
   for (const auto& c : columns_) {
     out += ',';
@@ -279,15 +302,14 @@ void csv_sink::flush_row() {
   }
   out += '\n';
   put(file_, path_, out);
-  flush(file_, path_);
-  row_.clear();
-  have_row_ = false;
+  flush_file(file_, path_);
+  row_on_disk_ = true;
 }
 
 void csv_sink::close() {
   if (file_ == nullptr)
     return;
-  flush_row();
+  flush();
   auto rc = std::fclose(file_);
   file_ = nullptr;
   if (rc != 0)
@@ -322,7 +344,7 @@ void jsonl_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
                        "\"value\": {}}}\n",
                        step, epoch, json_quote(m.name), json_number(m.value));
   put(file_, path_, out);
-  flush(file_, path_);
+  flush_file(file_, path_);
 }
 
 void jsonl_sink::close() {
@@ -378,7 +400,7 @@ void tensorboard_sink::append(const std::string& event) {
   if (file_ == nullptr)
     throw output_error(path_ + ": written after close");
   put(file_, path_, frame_record(event));
-  flush(file_, path_);
+  flush_file(file_, path_);
 }
 
 void tensorboard_sink::hyperparameters(const std::string& config_json) {

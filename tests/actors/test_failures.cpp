@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <csignal>
 
 #include <caf/all.hpp>
 
@@ -274,4 +275,33 @@ TEST_CASE("with several replicas, draws from the global generator are refused",
   INFO(report.error);
   CHECK(contains(report.error, "global random generator"));
   CHECK(contains(report.error, "replica_generator"));
+}
+
+TEST_CASE("Ctrl-C stops after the current step with every sink flushed",
+          "[actors][failures]") {
+  temp_dir dir;
+  auto o = small_run(dir.path());
+  o.max_epochs = 20;
+  auto model = recording_model(std::make_shared<micro_log>());
+  auto inner = model.step;
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  model.step = [inner, calls](torch::nn::Module& m, const at::Tensor& x,
+                              const at::Tensor& y) {
+    if (m.is_training() && ++*calls == 10)
+      std::raise(SIGINT);
+    return inner(m, x, y);
+  };
+  trainer t{o};
+  auto report = t.fit(model, small_data(1024));
+  CHECK(report.status == "stopped");
+  CHECK(report.interrupted);
+  CHECK(report.global_step < 20 * 32);
+  auto loss = series(read_points(dir / "metrics.jsonl"), "train/loss");
+  REQUIRE(!loss.empty());
+  CHECK(loss.rbegin()->first == report.global_step);
+  CHECK(contains(read_text(dir / "metrics.csv"),
+                 "\n" + std::to_string(report.global_step) + ","));
+  auto summary = read_text(dir / "summary.json");
+  CHECK(contains(summary, "\"status\": \"stopped\""));
+  CHECK(contains(summary, "interrupted"));
 }

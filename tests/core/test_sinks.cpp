@@ -101,3 +101,22 @@ TEST_CASE("run directories", "[core][sinks]") {
     CHECK(std::string{e.what()}.find(dir / "file/sub") != std::string::npos);
   }
 }
+
+TEST_CASE("CSV: a flushed row is on disk and amended in place",
+          "[core][sinks]") {
+  temp_dir dir;
+  csv_sink csv{dir / "metrics.csv"};
+  csv.write(10, 0, {{"train/loss", 0.5}});
+  csv.flush();
+  CHECK(read_text(dir / "metrics.csv") == "step,epoch,train/loss\n10,0,0.5\n");
+  csv.write(10, 0, {{"test/acc", 0.75}}); // same step, a new column
+  csv.flush();
+  CHECK(read_text(dir / "metrics.csv")
+        == "step,epoch,test/acc,train/loss\n10,0,0.75,0.5\n");
+  csv.write(20, 1, {{"train/loss", 0.25}});
+  csv.flush();
+  csv.write(20, 1, {{"test/acc", 0.5}});
+  csv.close();
+  CHECK(read_text(dir / "metrics.csv")
+        == "step,epoch,test/acc,train/loss\n10,0,0.75,0.5\n20,1,0.5,0.25\n");
+}

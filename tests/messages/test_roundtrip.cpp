@@ -78,7 +78,7 @@ TEST_CASE_METHOD(system_fixture, "every message type round-trips",
   check(eval_summary{0, 50, sums(), {1, 2}});
   check(actor_failure{"stepper[1]", 9, "non-finite loss"});
   check(fit_report{"failed", "boom", 9, 0, 576, {{"train/loss", 0.5}}, 1.5,
-                   {"sink csv failed"}, 3});
+                   {"sink csv failed"}, 3, true});
   check(fit_start_event{100, 50, 2});
   check(train_step_end_event{0, 5, 0.1, true, {{"train/loss", 0.5}},
                              {{{"train/loss", 0.4}}, {{"train/loss", 0.6}}}});
@@ -90,7 +90,8 @@ TEST_CASE_METHOD(system_fixture, "every message type round-trips",
   check(log_start{"{\"lr\": 0.1}", {"hello"}});
   check(log_batch{10, 0, {{"train/loss", 0.5}}, {"line"},
                   progress_info{0, 3, 10, 300, 0.5}});
-  check(log_finish{fit_report{"completed", "", 10, 1, 640, {}, 0, {}, 1}});
+  check(log_finish{fit_report{"completed", "", 10, 1, 640, {}, 0, {}, 1,
+                              false}});
 }
 
 TEST_CASE_METHOD(system_fixture, "tensors keep dtype, shape and bits",

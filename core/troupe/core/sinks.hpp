@@ -43,6 +43,9 @@ public:
   /// A progress update (console only).
   virtual void progress(const progress_info& p);
 
+  /// End of one log batch: make everything so far durable on disk.
+  virtual void flush();
+
   /// Writes what is pending and releases the file. Idempotent.
   virtual void close();
 };
@@ -75,7 +78,9 @@ private:
 
 /// `<run-dir>/metrics.csv`: columns step, epoch, then metric names sorted;
 /// one row per step with every metric logged at that step. A new name
-/// rewrites the file with the wider header (temp file + rename).
+/// rewrites the file with the wider header (temp file + rename). The row of
+/// the latest step is written at each flush and amended in place when more
+/// values for that step arrive, so a crash loses no flushed record.
 class csv_sink : public sink {
 public:
   explicit csv_sink(std::string path);
@@ -84,10 +89,11 @@ public:
   std::string name() const override;
   std::string path() const override;
   void write(int64_t step, int64_t epoch, const metric_values& ms) override;
+  void flush() override;
   void close() override;
 
 private:
-  void flush_row();
+  void write_row();
   void rewrite_with_header();
 
   std::string path_;
@@ -95,6 +101,8 @@ private:
   std::vector<std::string> columns_; ///< sorted metric names in the file
   bool widened_ = false;
   bool have_row_ = false;
+  bool row_on_disk_ = false; ///< the current row is the file's last line
+  long row_offset_ = 0;      ///< where that line starts
   int64_t row_step_ = 0;
   int64_t row_epoch_ = 0;
   std::map<std::string, double> row_;

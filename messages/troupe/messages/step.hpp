@@ -123,6 +123,8 @@ struct fit_report {
   std::vector<std::string> sink_errors;
   /// Most log batches ever in flight to the logger (bounded by credits).
   int64_t peak_log_queue = 0;
+  /// Stopped by SIGINT or SIGTERM (status "stopped").
+  bool interrupted = false;
 };
 
 inline bool operator==(const fit_report& x, const fit_report& y) {
@@ -130,14 +132,15 @@ inline bool operator==(const fit_report& x, const fit_report& y) {
          && x.global_step == y.global_step && x.epochs == y.epochs
          && x.samples == y.samples && x.last == y.last
          && x.wall_seconds == y.wall_seconds && x.sink_errors == y.sink_errors
-         && x.peak_log_queue == y.peak_log_queue;
+         && x.peak_log_queue == y.peak_log_queue
+         && x.interrupted == y.interrupted;
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fit_report& x) {
   return f(caf::meta::type_name("fit_report"), x.status, x.error,
            x.global_step, x.epochs, x.samples, x.last, x.wall_seconds,
-           x.sink_errors, x.peak_log_queue);
+           x.sink_errors, x.peak_log_queue, x.interrupted);
 }
 
 } // namespace troupe
