@@ -169,8 +169,10 @@ std::string chart(const std::string& title, const std::vector<line_spec>& lines,
     ymax = 1;
   }
   if (ymax - ymin < 1e-12) {
-    ymin -= 0.5;
-    ymax += 0.5;
+    // A constant: a band around it, not around zero.
+    double half = std::max(std::abs(ymax) * 0.1, 1e-6);
+    ymin -= half;
+    ymax += half;
   }
   double pad = (ymax - ymin) * 0.05;
   ymin -= pad;
@@ -213,7 +215,7 @@ std::string chart(const std::string& title, const std::vector<line_spec>& lines,
     }
     if (n == 1) {
       auto [s, v] = l.points.front();
-      svg += fmt::format("<circle data-series=\"{}\" data-points=\"1\" "
+      svg += fmt::format("<circle data-marker=\"{}\" "
                          "cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"4\" fill=\"{}\"/>\n",
                          escape(l.name), x(static_cast<double>(s)), y(v),
                          l.color);
