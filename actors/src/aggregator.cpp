@@ -31,7 +31,7 @@ struct aggregator_state {
     evals;
 };
 
-using aggregator_actor = caf::stateful_actor<aggregator_state>;
+using aggregator_actor = caf::stateful_actor<aggregator_state, tapped_actor>;
 
 void fail(aggregator_actor* self, int64_t step, std::string what) {
   self->send(self->state.coordinator,
@@ -67,7 +67,8 @@ void reduce_step(aggregator_actor* self) {
 }
 
 caf::behavior aggregator(aggregator_actor* self, int32_t replicas,
-                         caf::actor coordinator) {
+                         caf::actor coordinator, inbound_tap tap) {
+  self->tap("aggregator", std::move(tap));
   auto& st = self->state;
   st.replicas = replicas;
   st.coordinator = std::move(coordinator);
@@ -133,8 +134,8 @@ caf::behavior aggregator(aggregator_actor* self, int32_t replicas,
 } // namespace
 
 caf::actor spawn_aggregator(caf::actor_system& sys, int32_t replicas,
-                            caf::actor coordinator) {
-  return sys.spawn(aggregator, replicas, std::move(coordinator));
+                            caf::actor coordinator, inbound_tap tap) {
+  return sys.spawn(aggregator, replicas, std::move(coordinator), std::move(tap));
 }
 
 } // namespace troupe::actors

@@ -27,7 +27,9 @@ callback_effects guarded(const core::callback& cb, const char* event,
   }
 }
 
-caf::behavior callback_host(caf::event_based_actor*, core::callback_ptr cb) {
+caf::behavior callback_host(tapped_actor* self, core::callback_ptr cb,
+                            inbound_tap tap) {
+  self->tap("callback:" + cb->name(), std::move(tap));
   return {
     [cb](const fit_start_event& e) {
       return guarded(*cb, "on_fit_start", 0,
@@ -54,8 +56,9 @@ caf::behavior callback_host(caf::event_based_actor*, core::callback_ptr cb) {
 
 } // namespace
 
-caf::actor spawn_callback_host(caf::actor_system& sys, core::callback_ptr cb) {
-  return sys.spawn(callback_host, std::move(cb));
+caf::actor spawn_callback_host(caf::actor_system& sys, core::callback_ptr cb,
+                               inbound_tap tap) {
+  return sys.spawn(callback_host, std::move(cb), std::move(tap));
 }
 
 } // namespace troupe::actors

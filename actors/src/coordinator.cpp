@@ -77,7 +77,7 @@ struct coordinator_state {
   uint64_t progress = 0;
 };
 
-using coordinator_actor = caf::stateful_actor<coordinator_state>;
+using coordinator_actor = caf::stateful_actor<coordinator_state, tapped_actor>;
 
 void try_advance(coordinator_actor* self);
 void finalize(coordinator_actor* self);
@@ -452,8 +452,10 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
     if (st.cfg.on_spawn)
       st.cfg.on_spawn(name, a);
   };
+  self->tap("coordinator", st.cfg.tap);
   st.aggregator = spawn_aggregator(sys, static_cast<int32_t>(st.sched.replicas),
-                                   caf::actor_cast<caf::actor>(self));
+                                   caf::actor_cast<caf::actor>(self),
+                                   st.cfg.tap);
   watch("aggregator", st.aggregator);
   auto data = st.cfg.data;
   for (int64_t r = 0; r < st.sched.replicas; ++r) {
@@ -471,6 +473,7 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
     sc.export_dir = st.cfg.options.export_params;
     sc.aggregator = st.aggregator;
     sc.coordinator = caf::actor_cast<caf::actor>(self);
+    sc.tap = st.cfg.tap;
     auto s = spawn_stepper(sys, std::move(sc));
     st.steppers.push_back(s);
     watch(fmt::format("stepper[{}]", r), s);
@@ -481,6 +484,7 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
   lc.seed = st.cfg.options.seed;
   lc.shuffle = st.cfg.options.shuffle;
   lc.steppers = st.steppers;
+  lc.tap = st.cfg.tap;
   st.loader = spawn_loader(sys, std::move(lc));
   watch("loader", st.loader);
   self->monitor(st.cfg.logger);

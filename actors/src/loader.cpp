@@ -18,7 +18,7 @@ struct loader_state {
   at::Tensor order;
 };
 
-using loader_actor = caf::stateful_actor<loader_state>;
+using loader_actor = caf::stateful_actor<loader_state, tapped_actor>;
 
 step_batch make_batch(loader_state& st, int64_t step, int32_t rank) {
   const auto& s = st.cfg.sched;
@@ -47,6 +47,7 @@ step_batch make_batch(loader_state& st, int64_t step, int32_t rank) {
 
 caf::behavior loader(loader_actor* self, loader_config cfg) {
   self->state.cfg = std::move(cfg);
+  self->tap("loader", self->state.cfg.tap);
   return {
     [=](const step_permit& p) {
       auto& st = self->state;

@@ -30,7 +30,7 @@ struct logger_state {
   std::vector<std::string> sink_errors;
 };
 
-using logger_actor = caf::stateful_actor<logger_state>;
+using logger_actor = caf::stateful_actor<logger_state, tapped_actor>;
 
 /// Runs `f` on every live sink; a sink that throws is reported with its path
 /// and dropped, the others keep every record.
@@ -56,6 +56,7 @@ void each_sink(logger_actor* self, int64_t step, F f) {
 caf::behavior logger(logger_actor* self, logger_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  self->tap("logger", st.cfg.tap);
   for (auto& s : *st.cfg.sinks)
     st.live.push_back(s.get());
   return {

@@ -32,7 +32,7 @@ struct stepper_state {
   std::deque<step_batch> queue;
 };
 
-using stepper_actor = caf::stateful_actor<stepper_state>;
+using stepper_actor = caf::stateful_actor<stepper_state, tapped_actor>;
 
 void report(stepper_actor* self, int64_t step, std::string what) {
   auto& st = self->state;
@@ -179,6 +179,7 @@ caf::behavior stepper(stepper_actor* self, stepper_config cfg) {
   st.cfg = std::move(cfg);
   st.id = fmt::format("stepper[{}]", st.cfg.rank);
   st.generator = core::make_replica_generator(st.cfg.seed, st.cfg.rank);
+  self->tap(st.id, st.cfg.tap);
   guard(self, 0, [&] {
     st.device = torch::Device(st.cfg.device);
     st.cfg.module->to(st.device);

@@ -45,6 +45,11 @@ trainer& trainer::on_spawn(actors::spawn_hook hook) {
   return *this;
 }
 
+trainer& trainer::tap(actors::inbound_tap f) {
+  tap_ = std::move(f);
+  return *this;
+}
+
 trainer& trainer::configure(std::function<void(caf::actor_system_config&)> f) {
   configure_ = std::move(f);
   return *this;
@@ -146,6 +151,7 @@ fit_report trainer::fit(const core::model_def& model,
   lc.run_dir = run_dir_;
   lc.sinks = sinks;
   lc.report = opts_.report;
+  lc.tap = tap_;
   auto logger = actors::spawn_logger(sys, std::move(lc));
   hook("logger", logger);
   actors::coordinator_config cc;
@@ -156,13 +162,14 @@ fit_report trainer::fit(const core::model_def& model,
   cc.data = std::make_shared<const core::data_module>(data);
   cc.logger = logger;
   for (const auto& cb : callbacks_) {
-    auto host = actors::spawn_callback_host(sys, cb);
+    auto host = actors::spawn_callback_host(sys, cb, tap_);
     hook("callback:" + cb->name(), host);
     cc.callbacks.emplace_back(cb->name(), host);
   }
   cc.config_json = core::to_json(effective);
   cc.start_lines = std::move(lines);
   cc.on_spawn = hook;
+  cc.tap = tap_;
   auto coordinator = actors::spawn_coordinator(sys, std::move(cc));
   hook("coordinator", coordinator);
   fit_report report;

@@ -5,6 +5,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "troupe/actors/tap.hpp"
+
 namespace troupe::actors {
 
 /// Spawns the aggregator: waits for every rank's `contribution` to step s,
@@ -15,6 +17,6 @@ namespace troupe::actors {
 /// an `eval_summary`. A stale, duplicate or out-of-range contribution is
 /// reported to `coordinator` as an `actor_failure`.
 caf::actor spawn_aggregator(caf::actor_system& sys, int32_t replicas,
-                            caf::actor coordinator);
+                            caf::actor coordinator, inbound_tap tap = {});
 
 } // namespace troupe::actors

@@ -30,6 +30,8 @@ struct coordinator_config {
   std::string config_json;
   std::vector<std::string> start_lines;
   spawn_hook on_spawn;
+  /// Installed in the coordinator and every actor it spawns.
+  inbound_tap tap;
 };
 
 /// Spawns the coordinator, the single sequencer and supervisor. It spawns

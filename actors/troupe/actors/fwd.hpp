@@ -5,6 +5,8 @@
 
 #include <caf/fwd.hpp>
 
+#include "troupe/actors/tap.hpp"
+
 namespace troupe::actors {
 
 /// Called with the name and handle of every actor a fit spawns

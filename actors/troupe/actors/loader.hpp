@@ -7,6 +7,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "troupe/actors/tap.hpp"
 #include "troupe/core/datasets.hpp"
 #include "troupe/core/schedule.hpp"
 
@@ -19,6 +20,7 @@ struct loader_config {
   bool shuffle = true;
   /// One stepper per rank, in rank order.
   std::vector<caf::actor> steppers;
+  inbound_tap tap;
 };
 
 /// Spawns the loader: on each `step_permit` it produces the `step_batch` of

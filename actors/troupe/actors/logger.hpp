@@ -7,6 +7,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "troupe/actors/tap.hpp"
 #include "troupe/core/sinks.hpp"
 
 namespace troupe::actors {
@@ -20,6 +21,7 @@ struct logger_config {
   FILE* errors = stderr;
   /// Write report.html after summary.json.
   bool report = false;
+  inbound_tap tap;
 };
 
 /// Spawns the logger on a thread of its own (sink I/O never stalls the

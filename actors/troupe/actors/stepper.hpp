@@ -7,6 +7,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "troupe/actors/tap.hpp"
 #include "troupe/core/datasets.hpp"
 #include "troupe/core/model.hpp"
 #include "troupe/core/schedule.hpp"
@@ -31,6 +32,7 @@ struct stepper_config {
   std::string export_dir;
   caf::actor aggregator;
   caf::actor coordinator;
+  inbound_tap tap;
 };
 
 /// Spawns the stepper of one replica. It owns the replica's module, its SGD

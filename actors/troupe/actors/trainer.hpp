@@ -30,6 +30,10 @@ public:
   /// Called for every spawned actor (tests, tracing).
   trainer& on_spawn(actors::spawn_hook hook);
 
+  /// Sees every message delivered to every actor of the fit, per actor in
+  /// delivery order (the seam tracing records through).
+  trainer& tap(actors::inbound_tap f);
+
   /// Adjusts the actor system's configuration (e.g. scheduler policy).
   trainer& configure(std::function<void(caf::actor_system_config&)> f);
 
@@ -57,6 +61,7 @@ private:
   std::string run_dir_;
   std::vector<core::callback_ptr> callbacks_;
   actors::spawn_hook on_spawn_;
+  actors::inbound_tap tap_;
   std::function<void(caf::actor_system_config&)> configure_;
 };
 
