@@ -11,6 +11,7 @@
 #include "troupe/actors/callback_host.hpp"
 #include "troupe/actors/coordinator.hpp"
 #include "troupe/actors/logger.hpp"
+#include "troupe/actors/trace_recorder.hpp"
 #include "troupe/core/blas.hpp"
 #include "troupe/core/errors.hpp"
 #include "troupe/core/interrupt.hpp"
@@ -86,6 +87,13 @@ fit_report trainer::fit(const core::model_def& model,
   auto effective = opts_;
   effective.run_dir = run_dir_;
   core::prepare_run_dir(run_dir_, opts_.overwrite);
+  if (!opts_.trace.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(run_dir_ + "/trace", ec);
+    if (ec)
+      throw core::output_error(run_dir_ + "/trace: cannot create: "
+                               + ec.message());
+  }
   if (!opts_.export_params.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(opts_.export_params, ec);
@@ -142,38 +150,51 @@ fit_report trainer::fit(const core::model_def& model,
   cfg.set("logger.console", caf::atom("none"));
   if (configure_)
     configure_(cfg);
-  caf::actor_system sys{cfg};
-  auto hook = [this](const std::string& name, const caf::actor& a) {
-    if (on_spawn_)
-      on_spawn_(name, a);
-  };
-  actors::logger_config lc;
-  lc.run_dir = run_dir_;
-  lc.sinks = sinks;
-  lc.report = opts_.report;
-  lc.tap = tap_;
-  auto logger = actors::spawn_logger(sys, std::move(lc));
-  hook("logger", logger);
-  actors::coordinator_config cc;
-  cc.options = effective;
-  cc.sched = sched;
-  cc.model = model;
-  cc.replicas = std::move(replicas);
-  cc.data = std::make_shared<const core::data_module>(data);
-  cc.logger = logger;
-  for (const auto& cb : callbacks_) {
-    auto host = actors::spawn_callback_host(sys, cb, tap_);
-    hook("callback:" + cb->name(), host);
-    cc.callbacks.emplace_back(cb->name(), host);
-  }
-  cc.config_json = core::to_json(effective);
-  cc.start_lines = std::move(lines);
-  cc.on_spawn = hook;
-  cc.tap = tap_;
-  auto coordinator = actors::spawn_coordinator(sys, std::move(cc));
-  hook("coordinator", coordinator);
   fit_report report;
+  std::unique_ptr<actors::trace_recorder> recorder;
   {
+    caf::actor_system sys{cfg};
+    auto tap = tap_;
+    if (!opts_.trace.empty()) {
+      recorder = std::make_unique<actors::trace_recorder>(
+        sys, run_dir_ + "/trace", opts_.trace);
+      auto record = recorder->tap();
+      tap = [record, user = tap_](const std::string& actor,
+                                  const caf::mailbox_element& x) {
+        record(actor, x);
+        if (user)
+          user(actor, x);
+      };
+    }
+    auto hook = [this](const std::string& name, const caf::actor& a) {
+      if (on_spawn_)
+        on_spawn_(name, a);
+    };
+    actors::logger_config lc;
+    lc.run_dir = run_dir_;
+    lc.sinks = sinks;
+    lc.report = opts_.report;
+    lc.tap = tap;
+    auto logger = actors::spawn_logger(sys, std::move(lc));
+    hook("logger", logger);
+    actors::coordinator_config cc;
+    cc.options = effective;
+    cc.sched = sched;
+    cc.model = model;
+    cc.replicas = std::move(replicas);
+    cc.data = std::make_shared<const core::data_module>(data);
+    cc.logger = logger;
+    for (const auto& cb : callbacks_) {
+      auto host = actors::spawn_callback_host(sys, cb, tap);
+      hook("callback:" + cb->name(), host);
+      cc.callbacks.emplace_back(cb->name(), host);
+    }
+    cc.config_json = core::to_json(effective);
+    cc.start_lines = std::move(lines);
+    cc.on_spawn = hook;
+    cc.tap = tap;
+    auto coordinator = actors::spawn_coordinator(sys, std::move(cc));
+    hook("coordinator", coordinator);
     core::interrupt_scope interrupts;
     caf::scoped_actor self{sys};
     self->request(coordinator, caf::infinite, start_atom_v)
@@ -182,7 +203,12 @@ fit_report trainer::fit(const core::model_def& model,
                  report.status = "failed";
                  report.error = "coordinator: " + sys.render(err);
                });
-  }
+  } // every actor has terminated here: traces are complete
+  if (recorder)
+    for (auto& e : recorder->close()) {
+      fmt::print(stderr, "troupe: trace: {}\n", e);
+      report.sink_errors.push_back("trace: " + e);
+    }
   return report;
 }
 

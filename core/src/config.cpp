@@ -76,6 +76,14 @@ void validate(const trainer_options& o) {
     for (size_t j = i + 1; j < o.loggers.size(); ++j)
       require(o.loggers[i] != o.loggers[j], "loggers",
               fmt::format("logger '{}' named twice", o.loggers[i]));
+  static const std::vector<std::string> trace_kinds{
+    "all", "coordinator", "logger", "aggregator", "loader", "stepper",
+    "callback"};
+  for (const auto& t : o.trace)
+    require(std::find(trace_kinds.begin(), trace_kinds.end(), t)
+              != trace_kinds.end(),
+            "trace",
+            fmt::format("unknown actor '{}' (known: {})", t, join(trace_kinds)));
   require(o.scheduler_threads >= 0, "scheduler-threads",
           fmt::format("must be 0 (one per core) or positive, got {}",
                       o.scheduler_threads));
@@ -130,6 +138,12 @@ std::string to_json(const trainer_options& o) {
     .add("overwrite", o.overwrite)
     .add_raw("loggers", loggers)
     .add("report", o.report)
+    .add_raw("trace", [&] {
+      std::string out = "[";
+      for (size_t i = 0; i < o.trace.size(); ++i)
+        out += (i > 0 ? ", " : "") + json_quote(o.trace[i]);
+      return out + "]";
+    }())
     .add("scheduler_threads", o.scheduler_threads)
     .add("export_params", o.export_params)
     .add("device", o.device)
@@ -158,6 +172,7 @@ std::vector<std::string> describe(const trainer_options& o) {
     fmt::format("overwrite           = {}", o.overwrite),
     fmt::format("loggers             = {}", join(o.loggers)),
     fmt::format("report              = {}", o.report),
+    fmt::format("trace               = {}", join(o.trace)),
     fmt::format("scheduler-threads   = {}", o.scheduler_threads),
     fmt::format("export-params       = {}", o.export_params),
     fmt::format("device              = {}", o.device),

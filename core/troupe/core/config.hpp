@@ -43,6 +43,9 @@ struct trainer_options {
   std::vector<std::string> loggers = {"console", "csv", "jsonl"};
   /// Write <run-dir>/report.html (charts, configuration, summary) at the end.
   bool report = false;
+  /// Record the inbound messages of these actors (coordinator, logger,
+  /// aggregator, loader, stepper, callback, or all) to <run-dir>/trace/.
+  std::vector<std::string> trace;
   /// Worker threads of the actor system; 0 = one per core.
   int64_t scheduler_threads = 0;
   /// Directory for params_init.pt / params_final.pt; empty = none.

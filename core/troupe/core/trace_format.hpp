@@ -1,0 +1,123 @@
+#pragma once
+
+// The trace file format: what one actor received, in delivery order.
+//
+//   file    := magic "TRPTRACE" | u32 version | u32 header_size |
+//              header | u32 crc32c(header) | record*
+//   header  := CAF binary serialization of trace_header
+//   record  := u32 payload_size | u32 crc32c(payload) | payload
+//   payload := CAF binary serialization of (u8 kind, u64 sender, message)
+//
+// All integers little-endian. Messages are serialized through their
+// `inspect()` functions, so a reader needs the same type-ID block.
+
+#include <cstdint>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/message.hpp>
+
+namespace troupe::core {
+
+constexpr uint32_t trace_version = 1;
+
+/// How a record arrived.
+enum class trace_kind : uint8_t { async = 0, request = 1, response = 2 };
+
+/// A corrupt or truncated trace: names the record (-1 for the header) and
+/// the byte offset where it starts.
+class trace_error : public std::runtime_error {
+public:
+  trace_error(const std::string& path, int64_t record, uint64_t offset,
+              const std::string& what);
+
+  int64_t record() const noexcept {
+    return record_;
+  }
+
+  uint64_t offset() const noexcept {
+    return offset_;
+  }
+
+private:
+  int64_t record_;
+  uint64_t offset_;
+};
+
+struct trace_header {
+  uint32_t version = trace_version;
+  std::string actor;
+  /// The message types the writer knew, by type ID order.
+  std::vector<std::string> types;
+};
+
+struct trace_entry {
+  uint64_t index = 0;
+  uint64_t offset = 0; ///< byte offset of the record
+  uint64_t size = 0;   ///< bytes of the record, framing included
+  trace_kind kind = trace_kind::async;
+  uint64_t sender = 0; ///< actor ID of the sender (0: anonymous)
+  caf::message content;
+};
+
+/// Appends records to a new trace file; each record is written with one
+/// call and flushed.
+class trace_writer {
+public:
+  trace_writer(caf::actor_system& sys, std::string path, std::string actor,
+               std::vector<std::string> types);
+  ~trace_writer();
+
+  trace_writer(const trace_writer&) = delete;
+  trace_writer& operator=(const trace_writer&) = delete;
+
+  void append(trace_kind kind, uint64_t sender, const caf::message& content);
+
+  uint64_t records() const noexcept {
+    return records_;
+  }
+
+  void close();
+
+private:
+  caf::actor_system& sys_;
+  std::string path_;
+  FILE* file_ = nullptr;
+  uint64_t records_ = 0;
+  std::vector<char> buf_;
+};
+
+/// Reads a trace file record by record; throws trace_error on the first
+/// corrupt or truncated byte, never crashes on bad input.
+class trace_reader {
+public:
+  trace_reader(caf::actor_system& sys, std::string path);
+
+  /// Reads a trace held in memory (`name` only appears in errors).
+  trace_reader(caf::actor_system& sys, std::string name, std::string bytes);
+
+  const trace_header& header() const noexcept {
+    return header_;
+  }
+
+  /// The next record, or false at the clean end of the file.
+  bool next(trace_entry& out);
+
+private:
+  void read_header();
+
+  caf::actor_system& sys_;
+  std::string path_;
+  std::string bytes_;
+  uint64_t pos_ = 0;
+  uint64_t index_ = 0;
+  trace_header header_;
+};
+
+/// Every message type name registered in `sys` for the troupe block.
+std::vector<std::string> troupe_type_names();
+
+} // namespace troupe::core
