@@ -43,18 +43,34 @@ caf::error from_bytes(tensor_bytes&& x, at::Tensor& out) {
     return caf::make_error(caf::sec::invalid_argument,
                            "tensor_payload: unknown dtype");
   auto dtype = static_cast<c10::ScalarType>(x.dtype);
-  int64_t numel = 1;
+  // Sizes come from outside (a trace): check every product for overflow.
+  uint64_t numel = 1;
   for (auto d : x.shape) {
     if (d < 0)
       return caf::make_error(caf::sec::invalid_argument,
                              "tensor_payload: negative dimension");
-    numel *= d;
+    if (__builtin_mul_overflow(numel, static_cast<uint64_t>(d), &numel))
+      return caf::make_error(caf::sec::invalid_argument,
+                             "tensor_payload: size overflows");
   }
-  auto expected = static_cast<size_t>(numel) * c10::elementSize(dtype);
-  if (expected != x.data.size())
+  uint64_t element = 0;
+  try {
+    element = c10::elementSize(dtype);
+  } catch (const std::exception&) {
+    return caf::make_error(caf::sec::invalid_argument,
+                           "tensor_payload: dtype without a size");
+  }
+  uint64_t expected = 0;
+  if (__builtin_mul_overflow(numel, element, &expected)
+      || expected != x.data.size())
     return caf::make_error(caf::sec::invalid_argument,
                            "tensor_payload: size mismatch");
-  out = at::empty(x.shape, at::TensorOptions().dtype(dtype));
+  try {
+    out = at::empty(x.shape, at::TensorOptions().dtype(dtype));
+  } catch (const std::exception&) {
+    return caf::make_error(caf::sec::invalid_argument,
+                           "tensor_payload: dtype or shape not constructible");
+  }
   if (expected > 0)
     std::memcpy(out.data_ptr(), x.data.data(), expected);
   return caf::none;

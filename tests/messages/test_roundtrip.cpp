@@ -117,6 +117,14 @@ TEST_CASE_METHOD(system_fixture, "corrupt tensor bytes are refused",
   troupe::detail::tensor_bytes bad_type;
   bad_type.dtype = 1000;
   CHECK(troupe::detail::from_bytes(std::move(bad_type), out));
+  // Found by the fuzzer: sizes whose product overflows.
+  troupe::detail::tensor_bytes huge;
+  huge.shape = {360287970189639680, 4340954646474798080};
+  huge.dtype = static_cast<int32_t>(c10::ScalarType::Float);
+  CHECK(troupe::detail::from_bytes(std::move(huge), out));
+  troupe::detail::tensor_bytes undefined;
+  undefined.dtype = static_cast<int32_t>(c10::ScalarType::Undefined);
+  CHECK(troupe::detail::from_bytes(std::move(undefined), out));
 }
 
 TEST_CASE_METHOD(system_fixture, "printing a message omits tensor bytes",
