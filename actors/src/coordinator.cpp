@@ -14,6 +14,7 @@
 #include "troupe/actors/loader.hpp"
 #include "troupe/actors/stepper.hpp"
 #include "troupe/core/interrupt.hpp"
+#include "troupe/core/metric_book.hpp"
 #include "troupe/core/reducers.hpp"
 #include "troupe/messages/type_ids.hpp"
 
@@ -58,8 +59,7 @@ struct coordinator_state {
   std::vector<std::vector<callback_effects>> replies;
 
   // -- metrics -----------------------------------------------------------------
-  core::metric_windows windows;
-  metric_sums epoch_sums;
+  core::metric_book book{{}, 1};
   double last_loss = nan_v;
   int64_t samples = 0;         ///< samples of completed steps
   int64_t pending_samples = 0; ///< samples of the step in progress
@@ -277,49 +277,39 @@ void begin_step(coordinator_actor* self, step_summary summary) {
   st.pending_samples = summary.samples;
   st.records.clear();
   st.replies.clear();
-  // Training metrics: every step feeds the windows; written at log steps.
-  st.windows.add_step(summary.reduced, "train/");
-  core::accumulate(st.epoch_sums, summary.reduced);
-  auto values = core::to_values(summary.reduced, "train/");
-  for (const auto& v : values)
+  const eval_summary* es = nullptr;
+  auto vi = st.evals.end();
+  if (st.sched.is_validation_step(s)) {
+    vi = st.evals.find({static_cast<int32_t>(eval_kind::validation), s});
+    es = &vi->second;
+    for (auto d : es->param_digests)
+      if (d != es->param_digests.front())
+        return fail(self, fmt::format("replicas diverged: parameter digests "
+                                      "differ after step {}",
+                                      s));
+  }
+  auto log = st.book.add_step(summary, es != nullptr ? &es->reduced : nullptr,
+                              st.sched.is_epoch_end(s));
+  if (es != nullptr)
+    st.evals.erase(vi);
+  st.records = std::move(log.records);
+  for (const auto& v : log.train)
     if (v.name == "train/loss")
       st.last_loss = v.value;
-  if (st.sched.is_log_step(s)) {
-    st.records = st.windows.flush();
-    st.records.push_back({"lr", summary.lr});
-  }
   // Events, in the documented order.
   train_step_end_event ev;
   ev.epoch = st.epoch;
   ev.step = s;
   ev.lr = summary.lr;
   ev.log_step = st.sched.is_log_step(s);
-  ev.reduced = values;
-  for (const auto& r : summary.per_replica)
-    ev.per_replica.push_back(core::to_values(r, "train/"));
+  ev.reduced = std::move(log.train);
+  ev.per_replica = std::move(log.per_replica);
   std::optional<validation_end_event> val;
-  if (st.sched.is_validation_step(s)) {
-    auto i = st.evals.find({static_cast<int32_t>(eval_kind::validation), s});
-    auto& es = i->second;
-    for (auto d : es.param_digests)
-      if (d != es.param_digests.front())
-        return fail(self, fmt::format("replicas diverged: parameter digests "
-                                      "differ after step {}",
-                                      s));
-    val = validation_end_event{st.epoch, s, core::to_values(es.reduced, "val/")};
-    st.evals.erase(i);
-    for (const auto& m : val->metrics)
-      st.records.push_back(m);
-  }
+  if (log.validation)
+    val = validation_end_event{st.epoch, s, std::move(*log.validation)};
   std::optional<epoch_end_event> epoch_end;
-  if (st.sched.is_epoch_end(s)) {
-    epoch_end = epoch_end_event{st.epoch, s,
-                                core::to_values(st.epoch_sums, "train/",
-                                                "_epoch")};
-    st.epoch_sums.clear();
-    for (const auto& m : epoch_end->metrics)
-      st.records.push_back(m);
-  }
+  if (log.epoch)
+    epoch_end = epoch_end_event{st.epoch, s, std::move(*log.epoch)};
   auto events = 1 + (val ? 1 : 0) + (epoch_end ? 1 : 0);
   if (st.cfg.callbacks.empty())
     return complete_step(self);
@@ -393,7 +383,7 @@ void end_fit(coordinator_actor* self, eval_summary test) {
     if (d != test.param_digests.front())
       return fail(self, "replicas diverged: parameter digests differ at the "
                         "end of training");
-  st.records = core::to_values(test.reduced, "test/");
+  st.records = core::metric_book::test(test.reduced);
   fit_end_event ev{st.last_step, st.status, st.records};
   if (st.cfg.callbacks.empty())
     return complete_fit_end(self);
@@ -443,7 +433,8 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
   st.cfg = std::move(cfg);
   st.sched = st.cfg.sched;
   st.last_step = st.sched.total_steps;
-  st.windows = core::metric_windows{st.cfg.options.reduce};
+  st.book = core::metric_book{st.cfg.options.reduce,
+                              st.cfg.options.log_every_n_steps};
   // Spawn and watch the pipeline: aggregator, one stepper per replica, loader.
   auto& sys = self->system();
   auto watch = [&](const std::string& name, const caf::actor& a) {
