@@ -3,6 +3,10 @@
 //   troupe-trace dump  FILE      one line per record: index, kind, type, fields
 //   troupe-trace stats FILE      records and bytes per message type
 //   troupe-trace diff  A B       the first differing record, both sides shown
+//   troupe-trace render RUN_DIR --out=DIR [--log-every-n-steps=N]
+//                [--reduce=NAME=SPEC,...] [--loggers=csv,jsonl,tensorboard]
+//                                rebuilds the metric files from the run's
+//                                coordinator trace: no retraining
 //
 // A truncated or corrupt trace is refused naming the record and byte offset.
 // Exit codes: 0 ok (diff: identical), 1 traces differ, 2 bad usage or input.
@@ -14,6 +18,9 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "troupe/core/cli.hpp"
+#include "troupe/core/errors.hpp"
+#include "troupe/core/render.hpp"
 #include "troupe/core/trace_format.hpp"
 #include "troupe/messages/type_ids.hpp"
 
@@ -124,7 +131,9 @@ int diff(caf::actor_system& sys, const std::string& a, const std::string& b) {
 } // namespace
 
 int main(int argc, char** argv) {
-  std::string usage = "usage: troupe-trace dump FILE | stats FILE | diff A B\n";
+  std::string usage = "usage: troupe-trace dump FILE | stats FILE | diff A B |\n"
+                      "       render RUN_DIR --out=DIR [--log-every-n-steps=N] "
+                      "[--reduce=NAME=SPEC,...] [--loggers=csv,jsonl,tensorboard]\n";
   if (argc >= 2 && (std::string{argv[1]} == "--help" || std::string{argv[1]} == "-h")) {
     fmt::print("{}", usage);
     return 0;
@@ -132,6 +141,7 @@ int main(int argc, char** argv) {
   std::string cmd = argc >= 2 ? argv[1] : "";
   bool ok = (cmd == "dump" || cmd == "stats") ? argc == 3
             : cmd == "diff"                     ? argc == 4
+            : cmd == "render"                   ? argc >= 3
                                                 : false;
   if (!ok) {
     fmt::print(stderr, "{}", usage);
@@ -143,12 +153,36 @@ int main(int argc, char** argv) {
   cfg.set("logger.console", caf::atom("none"));
   caf::actor_system sys{cfg};
   try {
+    if (cmd == "render") {
+      troupe::core::render_options ro;
+      ro.run_dir = argv[2];
+      troupe::core::arg_parser p("troupe-trace render", "");
+      p.add("out", "output directory", ro.out_dir);
+      p.add("log-every-n-steps", "logging interval", ro.log_every_n_steps);
+      p.add("reduce", "window reduction per metric", ro.reduce);
+      p.add("loggers", "csv, jsonl, tensorboard", ro.loggers);
+      // Options follow the run directory: parse them as their own argv.
+      std::vector<const char*> args{"render"};
+      for (int i = 3; i < argc; ++i)
+        args.push_back(argv[i]);
+      if (!p.parse(static_cast<int>(args.size()), args.data()) || ro.out_dir.empty()) {
+        fmt::print(stderr, "{}", usage);
+        return 2;
+      }
+      auto steps = troupe::core::render_metrics(sys, ro);
+      fmt::print("rendered {} steps into {}\n", steps, ro.out_dir);
+      return 0;
+    }
     if (cmd == "dump")
       return dump(sys, argv[2]);
     if (cmd == "stats")
       return stats(sys, argv[2]);
     return diff(sys, argv[2], argv[3]);
   } catch (const troupe::core::trace_error& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    // config_error, data_error, output_error: bad arguments or input.
     fmt::print(stderr, "error: {}\n", e.what());
     return 2;
   }

@@ -189,7 +189,15 @@ fit_report trainer::fit(const core::model_def& model,
       hook("callback:" + cb->name(), host);
       cc.callbacks.emplace_back(cb->name(), host);
     }
-    cc.config_json = core::to_json(effective);
+    // The configuration plus the schedule it implies (offline rendering
+    // needs the epoch boundaries).
+    auto config_json = core::to_json(effective);
+    config_json.pop_back(); // '}'
+    cc.config_json = config_json
+                     + fmt::format(", \"steps_per_epoch\": {}, "
+                                   "\"total_steps\": {}, \"train_samples\": {}}}",
+                                   sched.steps_per_epoch, sched.total_steps,
+                                   sched.train_size);
     cc.start_lines = std::move(lines);
     cc.on_spawn = hook;
     cc.tap = tap;
