@@ -1,0 +1,119 @@
+// Tracing costs: the synthetic example with and without --trace=all
+// (alternating A B, median of the ratios), and the replay speed of a
+// million-record logger trace through the replay harness under the
+// deterministic scheduler.
+//
+//   ./build/bench/trace_overhead [--pairs=5] [--records=1000000]
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include "troupe/actors/logger.hpp"
+#include "troupe/actors/replay.hpp"
+#include "troupe/actors/trainer.hpp"
+#include "troupe/core/blas.hpp"
+#include "troupe/core/cli.hpp"
+#include "troupe/core/datasets.hpp"
+#include "troupe/core/model.hpp"
+#include "troupe/core/trace_format.hpp"
+#include "troupe/messages/type_ids.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+double run(const troupe::core::data_module& data, const std::string& dir,
+           std::vector<std::string> trace) {
+  troupe::core::trainer_options o;
+  o.max_epochs = 2;
+  o.replicas = 2;
+  o.log_every_n_steps = 10;
+  o.loggers = {"csv"};
+  o.run_dir = dir;
+  o.overwrite = true;
+  o.trace = std::move(trace);
+  troupe::trainer t{o, "bench"};
+  auto t0 = clock_type::now();
+  auto r = t.fit(troupe::core::mlp_classifier({32, 64, 4}), data);
+  auto dt = seconds_since(t0);
+  if (r.status != "completed")
+    throw std::runtime_error(r.error);
+  return dt;
+}
+
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  return xs[xs.size() / 2];
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int64_t pairs = 5;
+  int64_t records = 1000000;
+  troupe::core::arg_parser p("trace_overhead", "tracing costs");
+  p.add("pairs", "A/B pairs", pairs);
+  p.add("records", "records in the replayed logger trace", records);
+  if (!p.parse(argc, argv)) {
+    fmt::print("{}", p.help());
+    return 0;
+  }
+  troupe::core::set_compute_threads(1);
+  auto tmp = std::filesystem::temp_directory_path() / "troupe-bench-trace";
+  auto data = troupe::core::make_synthetic(16384, 1024, 1024);
+  std::vector<double> ratios;
+  for (int64_t i = 0; i < pairs; ++i) {
+    auto a = run(data, (tmp / "plain").string(), {});
+    auto b = run(data, (tmp / "traced").string(), {"all"});
+    ratios.push_back(b / a);
+    fmt::print("pair {}: untraced {:.3f} s, --trace=all {:.3f} s, ratio {:.3f}\n",
+               i + 1, a, b, b / a);
+  }
+  uint64_t trace_bytes = 0;
+  for (const auto& f : std::filesystem::directory_iterator(tmp / "traced/trace"))
+    trace_bytes += std::filesystem::file_size(f.path());
+  // A logger trace of `records` log batches, replayed into a fresh logger.
+  caf::actor_system_config cfg;
+  cfg.add_message_types<caf::id_block::troupe>();
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  std::filesystem::create_directories(tmp / "replay");
+  auto path = (tmp / "replay/logger.trace").string();
+  {
+    troupe::core::trace_writer w{sys, path, "logger",
+                                 troupe::core::troupe_type_names()};
+    for (int64_t s = 1; s <= records; ++s) {
+      troupe::log_batch b;
+      b.step = s;
+      b.metrics = {{"train/loss", 1.0 / static_cast<double>(s)}, {"lr", 0.02}};
+      w.append(troupe::core::trace_kind::request, 1, caf::make_message(b));
+    }
+    w.close();
+  }
+  troupe::actors::replay_session replay{sys};
+  troupe::actors::logger_config lc;
+  lc.run_dir = (tmp / "replay").string();
+  lc.sinks = std::make_shared<std::vector<std::unique_ptr<troupe::core::sink>>>();
+  auto logger = troupe::actors::spawn_logger(sys, std::move(lc), false);
+  auto t0 = clock_type::now();
+  auto out = replay.run(logger, path);
+  auto dt = seconds_since(t0);
+  fmt::print("replayed {} records in {:.2f} s ({} answers)\n", out.replayed, dt,
+             out.messages.size());
+  fmt::print("RESULT trace_all_overhead_ratio {:.3f}\n", median(ratios));
+  fmt::print("RESULT trace_all_bytes {}\n", trace_bytes);
+  fmt::print("RESULT replay_records_per_second {:.0f}\n",
+             static_cast<double>(out.replayed) / dt);
+  fmt::print("RESULT replay_1m_seconds {:.2f}\n",
+             dt * 1e6 / static_cast<double>(std::max<size_t>(out.replayed, 1)));
+  return 0;
+}
