@@ -169,30 +169,56 @@ void console_sink::close() {
   std::fflush(out_);
 }
 
-// -- csv -------------------------------------------------------------------------
+// -- file sinks ------------------------------------------------------------------
 
-csv_sink::csv_sink(std::string path) : path_(std::move(path)) {
-  file_ = open_file(path_, "w");
-  put(file_, path_, "step,epoch\n");
-  flush_file(file_, path_);
+file_sink::file_sink(std::string path, const char* mode) : path_(std::move(path)) {
+  file_ = open_file(path_, mode);
 }
 
-csv_sink::~csv_sink() {
+file_sink::~file_sink() {
   if (file_ != nullptr)
     std::fclose(file_);
+}
+
+std::string file_sink::path() const {
+  return path_;
+}
+
+FILE* file_sink::file() const {
+  if (file_ == nullptr)
+    throw output_error(path_ + ": written after close");
+  return file_;
+}
+
+void file_sink::reopen(const char* mode) {
+  if (file_ != nullptr)
+    std::fclose(file_);
+  file_ = nullptr;
+  file_ = open_file(path_, mode);
+}
+
+void file_sink::close() {
+  if (file_ == nullptr)
+    return;
+  auto rc = std::fclose(file_);
+  file_ = nullptr;
+  if (rc != 0)
+    io_failure(path_, "close failed");
+}
+
+// -- csv -------------------------------------------------------------------------
+
+csv_sink::csv_sink(std::string path) : file_sink(std::move(path), "w") {
+  put(file(), path_, "step,epoch\n");
+  flush_file(file(), path_);
 }
 
 std::string csv_sink::name() const {
   return "csv";
 }
 
-std::string csv_sink::path() const {
-  return path_;
-}
-
 void csv_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
-  if (file_ == nullptr)
-    throw output_error(path_ + ": written after close");
+  auto f = file();
   if (have_row_ && step != row_step_) {
     // The previous step is final.
     if (!row_on_disk_)
@@ -203,8 +229,8 @@ void csv_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
   }
   if (have_row_ && row_on_disk_) {
     // More values for the step already on disk: take its line back.
-    if (std::fflush(file_) != 0 || ftruncate(fileno(file_), row_offset_) != 0
-        || std::fseek(file_, 0, SEEK_END) != 0)
+    if (std::fflush(f) != 0 || ftruncate(fileno(f), row_offset_) != 0
+        || std::fseek(f, 0, SEEK_END) != 0)
       io_failure(path_, "cannot amend the last row");
     row_on_disk_ = false;
   }
@@ -226,8 +252,7 @@ void csv_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
 void csv_sink::rewrite_with_header() {
   // Re-read what is on disk, map it onto the wider header, then replace the
   // file atomically: the old file stays intact until the rename.
-  std::fclose(file_);
-  file_ = nullptr;
+  flush_file(file(), path_);
   std::ifstream in(path_);
   if (!in)
     io_failure(path_, "cannot re-read");
@@ -278,7 +303,7 @@ void csv_sink::rewrite_with_header() {
   std::fclose(f);
   if (std::rename(tmp.c_str(), path_.c_str()) != 0)
     io_failure(path_, "cannot replace");
-  file_ = open_file(path_, "a");
+  reopen("a");
   widened_ = false;
 }
 
@@ -290,9 +315,10 @@ void csv_sink::flush() {
 void csv_sink::write_row() {
   if (widened_)
     rewrite_with_header();
-  if (std::fseek(file_, 0, SEEK_END) != 0)
+  auto f = file();
+  if (std::fseek(f, 0, SEEK_END) != 0)
     io_failure(path_, "cannot seek");
-  row_offset_ = std::ftell(file_);
+  row_offset_ = std::ftell(f);
   std::string out = fmt::format("{},{}", row_step_, row_epoch_);
   for (const auto& c : columns_) {
     out += ',';
@@ -301,59 +327,37 @@ void csv_sink::write_row() {
       out += format_value(i->second);
   }
   out += '\n';
-  put(file_, path_, out);
-  flush_file(file_, path_);
+  put(f, path_, out);
+  flush_file(f, path_);
   row_on_disk_ = true;
 }
 
 void csv_sink::close() {
-  if (file_ == nullptr)
+  if (!is_open())
     return;
-  flush();
-  auto rc = std::fclose(file_);
-  file_ = nullptr;
-  if (rc != 0)
-    io_failure(path_, "close failed");
+  flush(); // the pending row
+  file_sink::close();
 }
 
 // -- jsonl -----------------------------------------------------------------------
 
-jsonl_sink::jsonl_sink(std::string path) : path_(std::move(path)) {
-  file_ = open_file(path_, "w");
-}
-
-jsonl_sink::~jsonl_sink() {
-  if (file_ != nullptr)
-    std::fclose(file_);
+jsonl_sink::jsonl_sink(std::string path) : file_sink(std::move(path), "w") {
+  // nop
 }
 
 std::string jsonl_sink::name() const {
   return "jsonl";
 }
 
-std::string jsonl_sink::path() const {
-  return path_;
-}
-
 void jsonl_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
-  if (file_ == nullptr)
-    throw output_error(path_ + ": written after close");
+  auto f = file();
   std::string out;
   for (const auto& m : ms)
     out += fmt::format("{{\"step\": {}, \"epoch\": {}, \"name\": {}, "
                        "\"value\": {}}}\n",
                        step, epoch, json_quote(m.name), json_number(m.value));
-  put(file_, path_, out);
-  flush_file(file_, path_);
-}
-
-void jsonl_sink::close() {
-  if (file_ == nullptr)
-    return;
-  auto rc = std::fclose(file_);
-  file_ = nullptr;
-  if (rc != 0)
-    io_failure(path_, "close failed");
+  put(f, path_, out);
+  flush_file(f, path_);
 }
 
 // -- tensorboard ---------------------------------------------------------------------
@@ -375,32 +379,21 @@ std::string hostname() {
 
 } // namespace
 
-tensorboard_sink::tensorboard_sink(const std::string& run_dir) {
-  auto now = unix_seconds();
-  path_ = fmt::format("{}/events.out.tfevents.{}.{}", run_dir,
-                      static_cast<int64_t>(now), hostname());
-  file_ = open_file(path_, "wb");
-  append(encode_file_version_event(now));
-}
-
-tensorboard_sink::~tensorboard_sink() {
-  if (file_ != nullptr)
-    std::fclose(file_);
+tensorboard_sink::tensorboard_sink(const std::string& run_dir)
+  : file_sink(fmt::format("{}/events.out.tfevents.{}.{}", run_dir,
+                          static_cast<int64_t>(unix_seconds()), hostname()),
+              "wb") {
+  append(encode_file_version_event(unix_seconds()));
 }
 
 std::string tensorboard_sink::name() const {
   return "tensorboard";
 }
 
-std::string tensorboard_sink::path() const {
-  return path_;
-}
-
 void tensorboard_sink::append(const std::string& event) {
-  if (file_ == nullptr)
-    throw output_error(path_ + ": written after close");
-  put(file_, path_, frame_record(event));
-  flush_file(file_, path_);
+  auto f = file();
+  put(f, path_, frame_record(event));
+  flush_file(f, path_);
 }
 
 void tensorboard_sink::hyperparameters(const std::string& config_json) {
@@ -418,15 +411,6 @@ void tensorboard_sink::write(int64_t step, int64_t, const metric_values& ms) {
   for (const auto& m : ms)
     values.emplace_back(m.name, static_cast<float>(m.value));
   append(encode_scalars_event(unix_seconds(), step, values));
-}
-
-void tensorboard_sink::close() {
-  if (file_ == nullptr)
-    return;
-  auto rc = std::fclose(file_);
-  file_ = nullptr;
-  if (rc != 0)
-    io_failure(path_, "close failed");
 }
 
 // -- factory ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "boring_model.hpp"
+#include "system_fixture.hpp"
 #include "temp_dir.hpp"
 #include "troupe/actors/trace_recorder.hpp"
 #include "troupe/actors/trainer.hpp"
@@ -31,17 +32,6 @@ core::trainer_options options(const std::string& dir) {
   return o;
 }
 
-struct reader_system {
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-  static caf::actor_system_config& prepare(caf::actor_system_config& cfg) {
-    cfg.add_message_types<caf::id_block::troupe>();
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    return cfg;
-  }
-  reader_system() : sys(prepare(cfg)) {
-  }
-};
 
 std::vector<core::trace_entry> read_all(caf::actor_system& sys,
                                         const std::string& path) {
@@ -61,7 +51,7 @@ TEST_CASE("file names of traced actors", "[actors][trace]") {
         == "callback-ema-train-loss.trace");
 }
 
-TEST_CASE_METHOD(reader_system, "a traced run records every inbox in order",
+TEST_CASE_METHOD(system_fixture, "a traced run records every inbox in order",
                  "[actors][trace]") {
   temp_dir plain;
   temp_dir traced;
@@ -119,7 +109,7 @@ TEST_CASE_METHOD(reader_system, "a traced run records every inbox in order",
   CHECK(found);
 }
 
-TEST_CASE_METHOD(reader_system, "corrupt and truncated traces are refused",
+TEST_CASE_METHOD(system_fixture, "corrupt and truncated traces are refused",
                  "[actors][trace]") {
   temp_dir dir;
   auto o = options(dir.path());

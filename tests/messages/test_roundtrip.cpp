@@ -3,25 +3,14 @@
 #include <caf/all.hpp>
 #include <torch/torch.h>
 
+#include "system_fixture.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 using namespace troupe;
 
 namespace {
 
-struct system_fixture {
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-
-  static caf::actor_system_config& prepare(caf::actor_system_config& cfg) {
-    cfg.add_message_types<caf::id_block::troupe>();
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    return cfg;
-  }
-
-  system_fixture() : sys(prepare(cfg)) {
-  }
-
+struct roundtrip_fixture : troupe::test::system_fixture {
   template <class T>
   T roundtrip(T x) {
     std::vector<char> buf;
@@ -60,7 +49,7 @@ metric_sums sums() {
 
 } // namespace
 
-TEST_CASE_METHOD(system_fixture, "every message type round-trips",
+TEST_CASE_METHOD(roundtrip_fixture, "every message type round-trips",
                  "[messages]") {
   check(payload(torch::randn({3, 4})));
   check(payload(torch::arange(5, torch::kInt64)));
@@ -94,7 +83,7 @@ TEST_CASE_METHOD(system_fixture, "every message type round-trips",
                               false}});
 }
 
-TEST_CASE_METHOD(system_fixture, "tensors keep dtype, shape and bits",
+TEST_CASE_METHOD(roundtrip_fixture, "tensors keep dtype, shape and bits",
                  "[messages]") {
   auto x = torch::randn({2, 3}).to(torch::kFloat64);
   auto y = roundtrip(payload(x)).tensor;
@@ -106,7 +95,7 @@ TEST_CASE_METHOD(system_fixture, "tensors keep dtype, shape and bits",
   CHECK(roundtrip(payload(nc)).tensor.equal(nc));
 }
 
-TEST_CASE_METHOD(system_fixture, "corrupt tensor bytes are refused",
+TEST_CASE_METHOD(roundtrip_fixture, "corrupt tensor bytes are refused",
                  "[messages]") {
   troupe::detail::tensor_bytes b;
   b.shape = {4};
@@ -127,7 +116,7 @@ TEST_CASE_METHOD(system_fixture, "corrupt tensor bytes are refused",
   CHECK(troupe::detail::from_bytes(std::move(undefined), out));
 }
 
-TEST_CASE_METHOD(system_fixture, "printing a message omits tensor bytes",
+TEST_CASE_METHOD(roundtrip_fixture, "printing a message omits tensor bytes",
                  "[messages]") {
   auto s = caf::deep_to_string(payload(torch::zeros({1000})));
   CHECK(s.size() < 200);

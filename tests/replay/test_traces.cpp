@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "boring_model.hpp"
+#include "system_fixture.hpp"
 #include "temp_dir.hpp"
 #include "troupe/actors/trainer.hpp"
 #include "troupe/core/json.hpp"
@@ -29,17 +30,6 @@ using namespace troupe::test;
 
 namespace {
 
-struct reader_system {
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-  static caf::actor_system_config& prepare(caf::actor_system_config& cfg) {
-    cfg.add_message_types<caf::id_block::troupe>();
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    return cfg;
-  }
-  reader_system() : sys(prepare(cfg)) {
-  }
-};
 
 /// The fixed run: 1 replica, 8 steps, validation every 3, logging every 2,
 /// one callback that logs and answers every event.
@@ -211,7 +201,7 @@ std::vector<std::string> records_of(caf::actor_system& sys,
 
 } // namespace
 
-TEST_CASE_METHOD(reader_system, "golden event and record orders",
+TEST_CASE_METHOD(system_fixture, "golden event and record orders",
                  "[replay][golden]") {
   temp_dir dir;
   fixed_run(dir.path(), 2);
@@ -220,7 +210,7 @@ TEST_CASE_METHOD(reader_system, "golden event and record orders",
   check_golden(order_of(sys, dir / "trace/logger.trace"), "logger_records.txt");
 }
 
-TEST_CASE_METHOD(reader_system,
+TEST_CASE_METHOD(system_fixture,
                  "1, 2 and 4 scheduler threads record the same traces",
                  "[replay][determinism]") {
   std::vector<std::unique_ptr<temp_dir>> dirs;

@@ -76,18 +76,45 @@ private:
   int64_t step0_ = -1;
 };
 
+/// A sink that writes one file: owns the handle and closes it once.
+class file_sink : public sink {
+public:
+  ~file_sink() override;
+
+  std::string path() const override;
+
+  /// Closes the file; throws output_error when that fails.
+  void close() override;
+
+protected:
+  file_sink(std::string path, const char* mode);
+
+  /// The open file; throws output_error after close.
+  FILE* file() const;
+
+  bool is_open() const noexcept {
+    return file_ != nullptr;
+  }
+
+  /// Closes the handle (errors ignored) and opens `path_` again with `mode`.
+  void reopen(const char* mode);
+
+  std::string path_;
+
+private:
+  FILE* file_ = nullptr;
+};
+
 /// `<run-dir>/metrics.csv`: columns step, epoch, then metric names sorted;
 /// one row per step with every metric logged at that step. A new name
 /// rewrites the file with the wider header (temp file + rename). The row of
 /// the latest step is written at each flush and amended in place when more
 /// values for that step arrive, so a crash loses no flushed record.
-class csv_sink : public sink {
+class csv_sink : public file_sink {
 public:
   explicit csv_sink(std::string path);
-  ~csv_sink() override;
 
   std::string name() const override;
-  std::string path() const override;
   void write(int64_t step, int64_t epoch, const metric_values& ms) override;
   void flush() override;
   void close() override;
@@ -96,8 +123,6 @@ private:
   void write_row();
   void rewrite_with_header();
 
-  std::string path_;
-  FILE* file_ = nullptr;
   std::vector<std::string> columns_; ///< sorted metric names in the file
   bool widened_ = false;
   bool have_row_ = false;
@@ -109,41 +134,28 @@ private:
 };
 
 /// `<run-dir>/metrics.jsonl`: one object per value: step, epoch, name, value.
-class jsonl_sink : public sink {
+class jsonl_sink : public file_sink {
 public:
   explicit jsonl_sink(std::string path);
-  ~jsonl_sink() override;
 
   std::string name() const override;
-  std::string path() const override;
   void write(int64_t step, int64_t epoch, const metric_values& ms) override;
-  void close() override;
-
-private:
-  std::string path_;
-  FILE* file_ = nullptr;
 };
 
 /// `<run-dir>/events.out.tfevents.<time>.<host>` for TensorBoard: scalars as
 /// Summary.Value{tag, simple_value} events, the configuration as a text
 /// summary (`hparams`). Each event is framed in memory and written with one
 /// call, then flushed: a clean stop never leaves half a record.
-class tensorboard_sink : public sink {
+class tensorboard_sink : public file_sink {
 public:
   explicit tensorboard_sink(const std::string& run_dir);
-  ~tensorboard_sink() override;
 
   std::string name() const override;
-  std::string path() const override;
   void hyperparameters(const std::string& config_json) override;
   void write(int64_t step, int64_t epoch, const metric_values& ms) override;
-  void close() override;
 
 private:
   void append(const std::string& event);
-
-  std::string path_;
-  FILE* file_ = nullptr;
 };
 
 /// Creates the sink `name` writing into `run_dir`; throws output_error.
