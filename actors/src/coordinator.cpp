@@ -391,9 +391,8 @@ void end_fit(coordinator_actor* self, eval_summary test) {
   dispatch(self, 0, "on_fit_end", ev, complete_fit_end);
 }
 
-void finalize(coordinator_actor* self) {
-  auto& st = self->state;
-  st.ph = phase::finalizing;
+/// The fit's outcome as far as it got (the logger adds the last values).
+fit_report report_so_far(const coordinator_state& st) {
   fit_report report;
   report.status = st.status;
   report.error = st.error;
@@ -404,6 +403,26 @@ void finalize(coordinator_actor* self) {
   report.interrupted = st.interrupted;
   if (st.interrupted && report.error.empty())
     report.error = "interrupted by a signal";
+  return report;
+}
+
+/// Answers the trainer with a failure without going through the logger
+/// (it is gone or stuck), stops every other actor and quits.
+void abandon(coordinator_actor* self, std::string error, bool logger_alive) {
+  auto& st = self->state;
+  auto r = report_so_far(st);
+  r.status = "failed";
+  r.error = std::move(error);
+  st.ph = phase::done;
+  st.done.deliver(std::move(r));
+  stop_actors(self, logger_alive);
+  self->quit();
+}
+
+void finalize(coordinator_actor* self) {
+  auto& st = self->state;
+  st.ph = phase::finalizing;
+  auto report = report_so_far(st);
   auto shutdown = [=](fit_report r) {
     auto& st = self->state;
     st.ph = phase::done;
@@ -496,11 +515,9 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
       what = e.what();
     } catch (...) {
     }
-    fit_report r;
+    auto r = report_so_far(st);
     r.status = "failed";
     r.error = "coordinator: " + what;
-    r.global_step = st.acked;
-    r.samples = st.samples;
     if (st.ph != phase::done) {
       st.ph = phase::done;
       self->send(st.cfg.logger, log_finish{r});
@@ -517,16 +534,9 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
     auto who = i != st.names.end() ? i->second : std::string{"an actor"};
     if (who == "logger") {
       // Nothing can be written any more; answer the trainer directly.
-      fit_report r;
-      r.status = "failed";
-      r.error = "logger terminated: " + self->system().render(dm.reason);
-      r.global_step = st.acked;
-      r.samples = st.samples;
-      st.ph = phase::done;
-      st.done.deliver(std::move(r));
-      stop_actors(self, false);
-      self->quit();
-      return;
+      return abandon(self,
+                     "logger terminated: " + self->system().render(dm.reason),
+                     false);
     }
     fail(self, fmt::format("{} terminated unexpectedly ({}) while training "
                            "was at step {}",
@@ -613,18 +623,11 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
       if (seen == st.progress && st.ph == phase::finalizing) {
         // The logger did not close its sinks in time: answer the trainer
         // without it rather than wait forever.
-        fit_report r;
-        r.status = "failed";
-        r.error = fmt::format("{}{}the logger did not finish within {} s",
-                              st.error, st.error.empty() ? "" : "; ",
-                              st.cfg.options.timeout_seconds);
-        r.global_step = st.acked;
-        r.samples = st.samples;
-        st.ph = phase::done;
-        st.done.deliver(std::move(r));
-        stop_actors(self, true);
-        self->quit();
-        return;
+        return abandon(self,
+                       fmt::format("{}{}the logger did not finish within {} s",
+                                   st.error, st.error.empty() ? "" : "; ",
+                                   st.cfg.options.timeout_seconds),
+                       true);
       }
       if (seen == st.progress) {
         fail(self, fmt::format("no progress for {} s (training at step {}, "

@@ -20,12 +20,6 @@ namespace {
 
 using point_key = std::pair<int64_t, std::string>;
 
-std::string events_file(const std::string& dir) {
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    if (e.path().filename().string().find("tfevents") != std::string::npos)
-      return e.path().string();
-  return {};
-}
 
 /// (step, name) -> value from metrics.csv; each cell is one point.
 std::map<point_key, double> csv_points(const std::string& path) {

@@ -11,17 +11,6 @@ using namespace troupe;
 using namespace troupe::core;
 using namespace troupe::test;
 
-namespace {
-
-std::string events_file(const std::string& dir) {
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    if (e.path().filename().string().find("tfevents") != std::string::npos)
-      return e.path().string();
-  return {};
-}
-
-} // namespace
-
 TEST_CASE("CRC-32C matches its check value", "[core][tensorboard]") {
   const char* check = "123456789";
   CHECK(crc32c(check, 9) == 0xE3069283u);

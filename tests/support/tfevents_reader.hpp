@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -224,6 +225,14 @@ inline std::vector<std::string> read_tf_records(const std::string& bytes) {
     off += 12 + len + 4;
   }
   return out;
+}
+
+/// The event file in `dir` (its name contains "tfevents"), or "".
+inline std::string events_file(const std::string& dir) {
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().filename().string().find("tfevents") != std::string::npos)
+      return e.path().string();
+  return {};
 }
 
 inline std::vector<tf_event> read_tf_events(const std::string& path) {
