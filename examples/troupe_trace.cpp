@@ -73,8 +73,10 @@ std::string line_of(const trace_entry& e) {
 
 int dump(caf::actor_system& sys, const std::string& path) {
   trace_reader r{sys, path};
-  fmt::print("# {} trace, format version {}, {} message types\n",
-             r.header().actor, r.header().version, r.header().types.size());
+  fmt::print("# {} trace, format version {}, {} message types, gradients "
+             "recorded {}\n",
+             r.header().actor, r.header().version, r.header().types.size(),
+             r.header().tensors == "digest" ? "as digests" : "by value");
   trace_entry e;
   while (r.next(e))
     fmt::print("{}\n", line_of(e));

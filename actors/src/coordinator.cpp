@@ -463,40 +463,51 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
       st.cfg.on_spawn(name, a);
   };
   self->tap("coordinator", st.cfg.tap);
-  st.aggregator = spawn_aggregator(sys, static_cast<int32_t>(st.sched.replicas),
-                                   caf::actor_cast<caf::actor>(self),
-                                   st.cfg.tap);
-  watch("aggregator", st.aggregator);
-  auto data = st.cfg.data;
-  for (int64_t r = 0; r < st.sched.replicas; ++r) {
-    stepper_config sc;
-    sc.rank = static_cast<int32_t>(r);
-    sc.seed = st.cfg.options.seed;
-    sc.sched = st.sched;
-    sc.module = st.cfg.replicas[static_cast<size_t>(r)];
-    sc.model = st.cfg.model;
-    sc.lr = st.cfg.options.lr;
-    sc.momentum = st.cfg.options.momentum;
-    sc.device = st.cfg.options.device;
-    sc.data = data;
-    sc.eval_batch_size = st.cfg.options.eval_batch_size;
-    sc.export_dir = st.cfg.options.export_params;
-    sc.aggregator = st.aggregator;
-    sc.coordinator = caf::actor_cast<caf::actor>(self);
-    sc.tap = st.cfg.tap;
-    auto s = spawn_stepper(sys, std::move(sc));
-    st.steppers.push_back(s);
-    watch(fmt::format("stepper[{}]", r), s);
+  if (st.cfg.pipeline) {
+    st.aggregator = st.cfg.pipeline->aggregator;
+    watch("aggregator", st.aggregator);
+    for (size_t r = 0; r < st.cfg.pipeline->steppers.size(); ++r) {
+      st.steppers.push_back(st.cfg.pipeline->steppers[r]);
+      watch(fmt::format("stepper[{}]", r), st.steppers.back());
+    }
+    st.loader = st.cfg.pipeline->loader;
+    watch("loader", st.loader);
+  } else {
+    st.aggregator = spawn_aggregator(sys, static_cast<int32_t>(st.sched.replicas),
+                                     caf::actor_cast<caf::actor>(self),
+                                     st.cfg.tap);
+    watch("aggregator", st.aggregator);
+    auto data = st.cfg.data;
+    for (int64_t r = 0; r < st.sched.replicas; ++r) {
+      stepper_config sc;
+      sc.rank = static_cast<int32_t>(r);
+      sc.seed = st.cfg.options.seed;
+      sc.sched = st.sched;
+      sc.module = st.cfg.replicas[static_cast<size_t>(r)];
+      sc.model = st.cfg.model;
+      sc.lr = st.cfg.options.lr;
+      sc.momentum = st.cfg.options.momentum;
+      sc.device = st.cfg.options.device;
+      sc.data = data;
+      sc.eval_batch_size = st.cfg.options.eval_batch_size;
+      sc.export_dir = st.cfg.options.export_params;
+      sc.aggregator = st.aggregator;
+      sc.coordinator = caf::actor_cast<caf::actor>(self);
+      sc.tap = st.cfg.tap;
+      auto s = spawn_stepper(sys, std::move(sc));
+      st.steppers.push_back(s);
+      watch(fmt::format("stepper[{}]", r), s);
+    }
+    loader_config lc;
+    lc.sched = st.sched;
+    lc.train = std::shared_ptr<const core::tensor_dataset>(data, &data->train);
+    lc.seed = st.cfg.options.seed;
+    lc.shuffle = st.cfg.options.shuffle;
+    lc.steppers = st.steppers;
+    lc.tap = st.cfg.tap;
+    st.loader = spawn_loader(sys, std::move(lc));
+    watch("loader", st.loader);
   }
-  loader_config lc;
-  lc.sched = st.sched;
-  lc.train = std::shared_ptr<const core::tensor_dataset>(data, &data->train);
-  lc.seed = st.cfg.options.seed;
-  lc.shuffle = st.cfg.options.shuffle;
-  lc.steppers = st.steppers;
-  lc.tap = st.cfg.tap;
-  st.loader = spawn_loader(sys, std::move(lc));
-  watch("loader", st.loader);
   self->monitor(st.cfg.logger);
   st.names[st.cfg.logger.address()] = "logger";
   for (const auto& cb : st.cfg.callbacks) {
@@ -648,6 +659,11 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
 } // namespace
 
 caf::actor spawn_coordinator(caf::actor_system& sys, coordinator_config cfg) {
+  if (cfg.pipeline
+      && static_cast<int64_t>(cfg.pipeline->steppers.size()) != cfg.sched.replicas)
+    throw std::invalid_argument(
+      fmt::format("coordinator: {} steppers given for {} replicas",
+                  cfg.pipeline->steppers.size(), cfg.sched.replicas));
   return sys.spawn(coordinator, std::move(cfg));
 }
 

@@ -8,11 +8,13 @@
 namespace troupe::actors {
 
 trace_recorder::trace_recorder(caf::actor_system& sys, std::string dir,
-                               std::vector<std::string> selection)
+                               std::vector<std::string> selection,
+                               core::trace_tensors tensors)
   : sys_(sys),
     dir_(std::move(dir)),
     selection_(std::move(selection)),
-    types_(core::troupe_type_names()) {
+    types_(core::troupe_type_names()),
+    tensors_(tensors) {
   // nop
 }
 
@@ -53,7 +55,7 @@ core::trace_writer* trace_recorder::writer(const std::string& actor) {
   std::unique_ptr<core::trace_writer> w;
   try {
     w = std::make_unique<core::trace_writer>(sys_, dir_ + "/" + file_name(actor),
-                                             actor, types_);
+                                             actor, types_, tensors_);
   } catch (const std::exception& e) {
     errors_.push_back(e.what());
   }
@@ -72,7 +74,8 @@ inbound_tap trace_recorder::tap() {
                                      : core::trace_kind::async;
     uint64_t sender = x.sender ? x.sender->id() : 0;
     try {
-      w->append(kind, sender, x.copy_content_to_message());
+      w->append(kind, sender, x.mid.integer_value(),
+                x.copy_content_to_message());
     } catch (const std::exception& e) {
       // Report once and stop recording this actor; training goes on.
       std::lock_guard<std::mutex> guard{mtx_};

@@ -214,6 +214,10 @@ void add_trainer_options(arg_parser& p, trainer_options& o) {
         "record inbound messages of these actors to <run-dir>/trace: "
         "coordinator, logger, aggregator, loader, stepper, callback or all",
         o.trace);
+  p.add("trace-tensors",
+        "how traces record gradients: full (by value, replayable) or digest "
+        "(shape, dtype, 64-bit digest)",
+        o.trace_tensors);
   p.add("scheduler-threads", "actor system worker threads (0: one per core)",
         o.scheduler_threads);
   p.add("export-params",

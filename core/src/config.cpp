@@ -84,6 +84,9 @@ void validate(const trainer_options& o) {
               != trace_kinds.end(),
             "trace",
             fmt::format("unknown actor '{}' (known: {})", t, join(trace_kinds)));
+  require(o.trace_tensors == "full" || o.trace_tensors == "digest",
+          "trace-tensors",
+          fmt::format("expected full or digest, got '{}'", o.trace_tensors));
   require(o.scheduler_threads >= 0, "scheduler-threads",
           fmt::format("must be 0 (one per core) or positive, got {}",
                       o.scheduler_threads));
@@ -144,6 +147,7 @@ std::string to_json(const trainer_options& o) {
         out += (i > 0 ? ", " : "") + json_quote(o.trace[i]);
       return out + "]";
     }())
+    .add("trace_tensors", o.trace_tensors)
     .add("scheduler_threads", o.scheduler_threads)
     .add("export_params", o.export_params)
     .add("device", o.device)
@@ -173,6 +177,7 @@ std::vector<std::string> describe(const trainer_options& o) {
     fmt::format("loggers             = {}", join(o.loggers)),
     fmt::format("report              = {}", o.report),
     fmt::format("trace               = {}", join(o.trace)),
+    fmt::format("trace-tensors       = {}", o.trace_tensors),
     fmt::format("scheduler-threads   = {}", o.scheduler_threads),
     fmt::format("export-params       = {}", o.export_params),
     fmt::format("device              = {}", o.device),

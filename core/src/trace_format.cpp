@@ -2,8 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <memory>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
@@ -39,7 +38,37 @@ std::vector<std::string> names_of(std::index_sequence<Is...>) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, trace_header& x) {
+  return f(caf::meta::type_name("trace_header"), x.version, x.actor, x.types,
+           x.tensors);
+}
+
+namespace {
+
+/// The header of version 1 traces: no `tensors`.
+struct trace_header_v1 {
+  uint32_t version = 1;
+  std::string actor;
+  std::vector<std::string> types;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trace_header_v1& x) {
   return f(caf::meta::type_name("trace_header"), x.version, x.actor, x.types);
+}
+
+/// The messages whose tensors `--trace-tensors=digest` shortens: gradients
+/// and the batches (a stepper trace whose gradients are digests cannot be
+/// replayed anyway, and batches are most of its bytes).
+bool carries_tensors(const caf::message& x) {
+  return x.match_elements<contribution>()
+         || x.match_elements<reduced_gradient>()
+         || x.match_elements<step_batch>();
+}
+
+} // namespace
+
+const char* to_string(trace_tensors x) {
+  return x == trace_tensors::digest ? "digest" : "full";
 }
 
 trace_error::trace_error(const std::string& path, int64_t record,
@@ -61,8 +90,14 @@ std::vector<std::string> troupe_type_names() {
 // -- writer ------------------------------------------------------------------------
 
 trace_writer::trace_writer(caf::actor_system& sys, std::string path,
-                           std::string actor, std::vector<std::string> types)
-  : sys_(sys), path_(std::move(path)) {
+                           std::string actor, std::vector<std::string> types,
+                           trace_tensors tensors,
+                           std::chrono::milliseconds flush_every)
+  : sys_(sys),
+    path_(std::move(path)),
+    flush_every_(flush_every),
+    last_flush_(std::chrono::steady_clock::now()),
+    tensors_(tensors) {
   file_ = std::fopen(path_.c_str(), "wb");
   if (file_ == nullptr)
     throw output_error(fmt::format("{}: cannot create: {}", path_,
@@ -70,6 +105,7 @@ trace_writer::trace_writer(caf::actor_system& sys, std::string path,
   trace_header h;
   h.actor = std::move(actor);
   h.types = std::move(types);
+  h.tensors = to_string(tensors);
   std::vector<char> hb;
   caf::binary_serializer sink{sys_, hb};
   if (auto err = sink(h))
@@ -86,35 +122,64 @@ trace_writer::trace_writer(caf::actor_system& sys, std::string path,
 }
 
 trace_writer::~trace_writer() {
-  if (file_ != nullptr)
+  if (file_ != nullptr) {
+    std::fwrite(pending_.data(), 1, pending_.size(), file_);
     std::fclose(file_);
+  }
 }
 
 void trace_writer::append(trace_kind kind, uint64_t sender,
-                          const caf::message& content) {
+                          uint64_t message_id, const caf::message& content) {
   if (file_ == nullptr)
     throw output_error(path_ + ": written after close");
-  buf_.clear();
+  // Room for the framing first: the record is written with one call.
+  buf_.resize(8);
   caf::binary_serializer sink{sys_, buf_};
+  sink.seek(8);
   auto k = static_cast<uint8_t>(kind);
-  if (auto err = sink(k, sender, const_cast<caf::message&>(content)))
+  scoped_tensor_digests digests{tensors_ == trace_tensors::digest
+                                && carries_tensors(content)};
+  if (auto err = sink(k, sender, message_id,
+                      const_cast<caf::message&>(content)))
     throw output_error(fmt::format("{}: cannot serialize record {}: {}", path_,
                                    records_, sys_.render(err)));
-  std::string out;
-  out.reserve(buf_.size() + 8);
-  put_u32(out, static_cast<uint32_t>(buf_.size()));
-  put_u32(out, crc32c(buf_.data(), buf_.size()));
-  out.append(buf_.data(), buf_.size());
-  if (std::fwrite(out.data(), 1, out.size(), file_) != out.size()
-      || std::fflush(file_) != 0)
+  auto size = buf_.size() - 8;
+  auto crc = crc32c(buf_.data() + 8, size);
+  for (int i = 0; i < 4; ++i) {
+    buf_[i] = static_cast<char>((size >> (8 * i)) & 0xff);
+    buf_[4 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+  }
+  pending_.insert(pending_.end(), buf_.begin(), buf_.end());
+  ++records_;
+  auto now = std::chrono::steady_clock::now();
+  if (pending_.size() >= (size_t{1} << 20) || now - last_flush_ >= flush_every_) {
+    last_flush_ = now;
+    write_pending();
+  }
+}
+
+void trace_writer::write_pending() {
+  if (pending_.empty())
+    return;
+  auto n = pending_.size();
+  bool ok = std::fwrite(pending_.data(), 1, n, file_) == n
+            && std::fflush(file_) == 0;
+  pending_.clear();
+  if (!ok)
     throw output_error(fmt::format("{}: write failed: {}", path_,
                                    std::strerror(errno)));
-  ++records_;
 }
 
 void trace_writer::close() {
   if (file_ == nullptr)
     return;
+  try {
+    write_pending();
+  } catch (...) {
+    std::fclose(file_);
+    file_ = nullptr;
+    throw;
+  }
   auto rc = std::fclose(file_);
   file_ = nullptr;
   if (rc != 0)
@@ -125,12 +190,19 @@ void trace_writer::close() {
 
 trace_reader::trace_reader(caf::actor_system& sys, std::string path)
   : sys_(sys), path_(std::move(path)) {
-  std::ifstream in(path_, std::ios::binary);
-  if (!in)
+  // One read into a buffer of the file's size (a stream would copy twice).
+  std::unique_ptr<FILE, int (*)(FILE*)> f{std::fopen(path_.c_str(), "rb"),
+                                          &std::fclose};
+  if (!f || std::fseek(f.get(), 0, SEEK_END) != 0)
+    throw trace_error(path_, -1, 0,
+                      fmt::format("cannot read the file: {}",
+                                  std::strerror(errno)));
+  auto size = std::ftell(f.get());
+  if (size < 0 || std::fseek(f.get(), 0, SEEK_SET) != 0)
     throw trace_error(path_, -1, 0, "cannot read the file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  bytes_ = ss.str();
+  bytes_.resize(static_cast<size_t>(size));
+  if (std::fread(bytes_.data(), 1, bytes_.size(), f.get()) != bytes_.size())
+    throw trace_error(path_, -1, 0, "cannot read the file (short read)");
   read_header();
 }
 
@@ -143,21 +215,35 @@ trace_reader::trace_reader(caf::actor_system& sys, std::string name,
 void trace_reader::read_header() {
   if (bytes_.size() < 16 || std::memcmp(bytes_.data(), magic, 8) != 0)
     throw trace_error(path_, -1, 0, "not a troupe trace (bad magic)");
-  auto version = get_u32(bytes_, 8);
-  if (version != trace_version)
+  version_ = get_u32(bytes_, 8);
+  if (version_ != 1 && version_ != trace_version)
     throw trace_error(path_, -1, 8,
-                      fmt::format("version {}, this reader knows {}", version,
-                                  trace_version));
+                      fmt::format("version {}, this reader knows 1 to {}",
+                                  version_, trace_version));
   uint64_t size = get_u32(bytes_, 12);
   if (16 + size + 4 > bytes_.size())
     throw trace_error(path_, -1, 12, "truncated header");
   if (crc32c(bytes_.data() + 16, size) != get_u32(bytes_, 16 + size))
     throw trace_error(path_, -1, 16, "header checksum mismatch");
   caf::binary_deserializer source{sys_, bytes_.data() + 16, size};
-  if (auto err = source(header_))
+  caf::error err;
+  if (version_ == 1) {
+    trace_header_v1 h;
+    err = source(h);
+    header_.version = h.version;
+    header_.actor = std::move(h.actor);
+    header_.types = std::move(h.types);
+  } else {
+    err = source(header_);
+  }
+  if (err || header_.version != version_)
     throw trace_error(path_, -1, 16, "malformed header");
   if (source.remaining() != 0)
     throw trace_error(path_, -1, 16, "header has trailing bytes");
+  if (header_.tensors != "full" && header_.tensors != "digest")
+    throw trace_error(path_, -1, 16,
+                      fmt::format("unknown tensor recording '{}'",
+                                  header_.tensors));
   pos_ = 16 + size + 4;
 }
 
@@ -181,8 +267,11 @@ bool trace_reader::next(trace_entry& out) {
   caf::binary_deserializer source{sys_, payload, size};
   uint8_t kind = 0;
   uint64_t sender = 0;
+  uint64_t message_id = 0;
   caf::message content;
-  if (auto err = source(kind, sender, content))
+  auto err = version_ == 1 ? source(kind, sender, content)
+                           : source(kind, sender, message_id, content);
+  if (err)
     throw trace_error(path_, index, offset,
                       "malformed record: " + sys_.render(err));
   if (source.remaining() != 0 || kind > 2)
@@ -192,6 +281,7 @@ bool trace_reader::next(trace_entry& out) {
   out.size = 8 + size;
   out.kind = static_cast<trace_kind>(kind);
   out.sender = sender;
+  out.message_id = message_id;
   out.content = std::move(content);
   pos_ += 8 + size;
   return true;

@@ -101,7 +101,7 @@ TEST_CASE_METHOD(roundtrip_fixture, "corrupt tensor bytes are refused",
   b.shape = {4};
   b.dtype = static_cast<int32_t>(c10::ScalarType::Float);
   b.data = std::string(15, '\0'); // one byte short
-  at::Tensor out;
+  tensor_payload out;
   CHECK(troupe::detail::from_bytes(std::move(b), out));
   troupe::detail::tensor_bytes bad_type;
   bad_type.dtype = 1000;
@@ -114,6 +114,53 @@ TEST_CASE_METHOD(roundtrip_fixture, "corrupt tensor bytes are refused",
   troupe::detail::tensor_bytes undefined;
   undefined.dtype = static_cast<int32_t>(c10::ScalarType::Undefined);
   CHECK(troupe::detail::from_bytes(std::move(undefined), out));
+}
+
+TEST_CASE_METHOD(roundtrip_fixture,
+                 "tensors serialized as digests compare by shape, dtype and "
+                 "digest",
+                 "[messages]") {
+  auto x = torch::randn({64, 33});
+  tensor_payload d;
+  {
+    scoped_tensor_digests on;
+    d = roundtrip(payload(x));
+  }
+  REQUIRE(d.digest);
+  CHECK_FALSE(d.tensor.defined());
+  CHECK(d.digest->shape == std::vector<int64_t>{64, 33});
+  CHECK(d.digest->value == tensor_digest_of(x));
+  // Equal to the full tensor it came from, in both directions, and to
+  // itself after another round trip; different from any changed bit,
+  // shape or dtype.
+  CHECK(d == payload(x));
+  CHECK(payload(x) == d);
+  CHECK(roundtrip(d) == d);
+  CHECK(roundtrip(d) == payload(x));
+  auto y = x.clone();
+  y.view(-1)[100] = std::nextafter(y.view(-1)[100].item<float>(), 1e9f);
+  CHECK(d != payload(y));
+  CHECK(d != payload(x.reshape({33, 64})));
+  CHECK(d != payload(x.to(torch::kFloat64)));
+  // Outside the scope, tensors travel by value again.
+  CHECK(roundtrip(payload(x)).tensor.equal(x));
+  // The digest sees every byte: one flipped bit in a long tensor or in
+  // the tail after the last full block changes it.
+  auto big = torch::randn({1000003});
+  for (int64_t at : {0, 500000, 1000002}) {
+    auto z = big.clone();
+    auto bits = z.view(torch::kInt32);
+    bits[at] = bits[at].item<int32_t>() ^ 1;
+    CHECK(tensor_digest_of(z) != tensor_digest_of(big));
+  }
+  // A digest with the wrong size is refused.
+  troupe::detail::tensor_bytes b;
+  b.shape = {4};
+  b.dtype = static_cast<int32_t>(c10::ScalarType::Float)
+            | troupe::detail::digest_flag;
+  b.data = std::string(7, '\0');
+  tensor_payload out;
+  CHECK(troupe::detail::from_bytes(std::move(b), out));
 }
 
 TEST_CASE_METHOD(roundtrip_fixture, "printing a message omits tensor bytes",

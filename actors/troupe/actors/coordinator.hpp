@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,14 @@
 #include "troupe/core/schedule.hpp"
 
 namespace troupe::actors {
+
+/// The actors a coordinator drives. Normally it spawns them itself; a
+/// replay (or a test) hands in stand-ins instead.
+struct pipeline_handles {
+  caf::actor loader;
+  caf::actor aggregator;
+  std::vector<caf::actor> steppers; ///< one per replica, by rank
+};
 
 struct coordinator_config {
   core::trainer_options options;
@@ -32,10 +41,14 @@ struct coordinator_config {
   spawn_hook on_spawn;
   /// Installed in the coordinator and every actor it spawns.
   inbound_tap tap;
+  /// When set, the coordinator monitors these instead of spawning the
+  /// pipeline (`replicas`, `model` and `data` are then unused).
+  std::optional<pipeline_handles> pipeline;
 };
 
 /// Spawns the coordinator, the single sequencer and supervisor. It spawns
-/// and monitors the loader, the aggregator and one stepper per replica, owns
+/// (or, given `pipeline`, adopts) and monitors the loader, the aggregator
+/// and one stepper per replica, owns
 /// the step clock, reduces training metrics over logging windows, sends
 /// events to the callbacks and ordered log batches to the logger. Answers
 /// `start_atom` with the `fit_report` once the fit ended.

@@ -2,20 +2,26 @@
 
 // The replay harness: feeds a recorded trace into a fresh actor of the
 // recorded kind, under CAF's deterministic test scheduler, and collects what
-// the actor sends back.
+// the actor sends.
 //
-//   troupe::test-style use (see tests/replay/):
-//     caf::actor_system sys{cfg};            // scheduler.policy = testing
-//     troupe::actors::replay_session replay{sys};
-//     auto agg = troupe::actors::spawn_aggregator(sys, 2, replay.harness());
-//     auto out = replay.run(agg, run_dir + "/trace/aggregator.trace");
-//     // out.messages: every reduced_gradient and step_summary, in order
+//   caf::actor_system sys{cfg};            // scheduler.policy = testing
+//   troupe::actors::replay_session replay{sys};
+//   auto agg = troupe::actors::spawn_aggregator(sys, 2, replay.harness());
+//   auto out = replay.run(agg, run_dir + "/trace/aggregator.trace");
+//   // out.messages: every reduced_gradient and step_summary, in order
 //
-// Async records are sent and request records requested (their responses
-// are collected too), all from one harness actor; responses and system
-// messages (exit, down) in the trace are not replayed: their request IDs
-// and senders belonged to the recorded run.
+// Async records are sent and request records requested from the harness.
+// The replayed actor's peers are the harness or named peers (`peer()`):
+// they collect what they receive and never answer by themselves. When the
+// trace holds a response (the recorded actor asked someone, e.g. the
+// coordinator asking the logger), the replay answers the replayed actor's
+// request with the same request ID with the recorded response, at the
+// recorded point: the coordinator is replayed like any other actor.
+// System messages (exit, down) in the trace are not replayed.
 
+#include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,12 +32,19 @@
 namespace troupe::actors {
 
 struct replay_output {
-  /// Everything the replayed actor sent to the harness (responses included),
-  /// in the order the harness received it.
+  /// Everything the replayed actor sent to the harness and the peers
+  /// (responses included), in the order they received it.
   std::vector<caf::message> messages;
-  /// Records fed into the actor, and records skipped (responses, system).
+  /// The same, by receiver: "harness" or the peer's name.
+  std::map<std::string, std::vector<caf::message>> by_peer;
+  /// Records fed into the actor (recorded responses included), and records
+  /// skipped (system messages; responses of version 1 traces).
   size_t replayed = 0;
   size_t skipped = 0;
+  /// Divergence: recorded responses to requests the replayed actor did not
+  /// make, and requests it made that the trace never answered.
+  size_t unmatched_responses = 0;
+  size_t unanswered_requests = 0;
 };
 
 class replay_session {
@@ -49,13 +62,25 @@ public:
     return harness_;
   }
 
+  /// A named stand-in for one peer of the replayed actor (e.g. "logger",
+  /// "stepper[1]"); what it receives shows under its name in `by_peer`.
+  /// The same name gives the same actor.
+  caf::actor peer(const std::string& name);
+
   /// Replays every record of `trace_path` into `target`, running the
-  /// scheduler after each, then stops `target`.
+  /// scheduler after each, then stops `target`. Throws
+  /// std::invalid_argument when the trace holds tensor digests where the
+  /// target would compute with values (a `--trace-tensors=digest` trace of
+  /// an aggregator or stepper), and core::trace_error on a corrupt trace.
   replay_output run(const caf::actor& target, const std::string& trace_path);
+
+  struct state;
 
 private:
   caf::actor_system& sys_;
+  std::shared_ptr<state> state_;
   caf::actor harness_;
+  std::map<std::string, caf::actor> peers_;
 };
 
 } // namespace troupe::actors

@@ -20,8 +20,10 @@ class trace_recorder {
 public:
   /// `selection`: actor kinds (coordinator, logger, aggregator, loader,
   /// stepper, callback) or "all".
+  /// `tensors`: how gradient tensors are recorded.
   trace_recorder(caf::actor_system& sys, std::string dir,
-                 std::vector<std::string> selection);
+                 std::vector<std::string> selection,
+                 core::trace_tensors tensors = core::trace_tensors::full);
 
   /// The actor kinds `selection` may name.
   static const std::vector<std::string>& kinds();
@@ -45,6 +47,7 @@ private:
   std::string dir_;
   std::vector<std::string> selection_;
   std::vector<std::string> types_;
+  core::trace_tensors tensors_;
   std::mutex mtx_;
   std::map<std::string, std::unique_ptr<core::trace_writer>> writers_;
   std::vector<std::string> errors_;

@@ -46,6 +46,9 @@ struct trainer_options {
   /// Record the inbound messages of these actors (coordinator, logger,
   /// aggregator, loader, stepper, callback, or all) to <run-dir>/trace/.
   std::vector<std::string> trace;
+  /// How traces record gradient tensors: "full" (by value, replayable) or
+  /// "digest" (shape, dtype and a 64-bit digest: small and fast).
+  std::string trace_tensors = "full";
   /// Worker threads of the actor system; 0 = one per core.
   int64_t scheduler_threads = 0;
   /// Directory for params_init.pt / params_final.pt; empty = none.

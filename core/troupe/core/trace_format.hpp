@@ -6,11 +6,17 @@
 //              header | u32 crc32c(header) | record*
 //   header  := CAF binary serialization of trace_header
 //   record  := u32 payload_size | u32 crc32c(payload) | payload
-//   payload := CAF binary serialization of (u8 kind, u64 sender, message)
+//   payload := CAF binary serialization of
+//              (u8 kind, u64 sender, u64 message_id, message)
 //
 // All integers little-endian. Messages are serialized through their
-// `inspect()` functions, so a reader needs the same type-ID block.
+// `inspect()` functions, so a reader needs the same type-ID block. With
+// `tensors == "digest"`, the gradients inside contributions and reduced
+// gradients are stored as digests (see tensor_payload.hpp).
+//
+// Version 1 (still read) had no `tensors` in the header and no message ID.
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <stdexcept>
@@ -22,7 +28,13 @@
 
 namespace troupe::core {
 
-constexpr uint32_t trace_version = 1;
+constexpr uint32_t trace_version = 2;
+
+/// How tensors of gradients are recorded.
+enum class trace_tensors { full, digest };
+
+/// "full" or "digest".
+const char* to_string(trace_tensors x);
 
 /// How a record arrived.
 enum class trace_kind : uint8_t { async = 0, request = 1, response = 2 };
@@ -52,6 +64,8 @@ struct trace_header {
   std::string actor;
   /// The message types the writer knew, by type ID order.
   std::vector<std::string> types;
+  /// How gradients were recorded: "full" or "digest".
+  std::string tensors = "full";
 };
 
 struct trace_entry {
@@ -60,21 +74,29 @@ struct trace_entry {
   uint64_t size = 0;   ///< bytes of the record, framing included
   trace_kind kind = trace_kind::async;
   uint64_t sender = 0; ///< actor ID of the sender (0: anonymous)
+  /// CAF's message ID as delivered (request and response IDs pair a
+  /// response with its request); 0 in version 1 traces.
+  uint64_t message_id = 0;
   caf::message content;
 };
 
-/// Appends records to a new trace file; each record is written with one
-/// call and flushed.
+/// Appends records to a new trace file. Records are buffered and reach the
+/// file every `flush_every` (and at close): a system call per record would
+/// cost more than the recording itself. A hard crash loses at most that
+/// last interval; a failing run that ends normally loses nothing.
 class trace_writer {
 public:
   trace_writer(caf::actor_system& sys, std::string path, std::string actor,
-               std::vector<std::string> types);
+               std::vector<std::string> types,
+               trace_tensors tensors = trace_tensors::full,
+               std::chrono::milliseconds flush_every = std::chrono::milliseconds{100});
   ~trace_writer();
 
   trace_writer(const trace_writer&) = delete;
   trace_writer& operator=(const trace_writer&) = delete;
 
-  void append(trace_kind kind, uint64_t sender, const caf::message& content);
+  void append(trace_kind kind, uint64_t sender, uint64_t message_id,
+              const caf::message& content);
 
   uint64_t records() const noexcept {
     return records_;
@@ -83,9 +105,15 @@ public:
   void close();
 
 private:
+  void write_pending();
+
   caf::actor_system& sys_;
   std::string path_;
   FILE* file_ = nullptr;
+  std::chrono::milliseconds flush_every_;
+  std::chrono::steady_clock::time_point last_flush_;
+  std::vector<char> pending_;
+  trace_tensors tensors_;
   uint64_t records_ = 0;
   std::vector<char> buf_;
 };
@@ -114,6 +142,7 @@ private:
   std::string bytes_;
   uint64_t pos_ = 0;
   uint64_t index_ = 0;
+  uint32_t version_ = 0;
   trace_header header_;
 };
 
