@@ -503,6 +503,7 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
     lc.train = std::shared_ptr<const core::tensor_dataset>(data, &data->train);
     lc.seed = st.cfg.options.seed;
     lc.shuffle = st.cfg.options.shuffle;
+    lc.augment = core::parse_augment(st.cfg.options.augment);
     lc.steppers = st.steppers;
     lc.tap = st.cfg.tap;
     st.loader = spawn_loader(sys, std::move(lc));

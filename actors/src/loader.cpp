@@ -40,6 +40,10 @@ step_batch make_batch(loader_state& st, int64_t step, int32_t rank) {
       mb.inputs.tensor = data.inputs.slice(0, first, first + s.batch_size);
       mb.targets.tensor = data.targets.slice(0, first, first + s.batch_size);
     }
+    if (st.cfg.augment.enabled())
+      mb.inputs.tensor = core::augment_batch(
+        mb.inputs.tensor, st.cfg.augment,
+        core::augment_key{st.cfg.seed, b.epoch, step, rank, m});
     b.micro.push_back(std::move(mb));
   }
   return b;

@@ -12,6 +12,7 @@
 #include "troupe/actors/coordinator.hpp"
 #include "troupe/actors/logger.hpp"
 #include "troupe/actors/trace_recorder.hpp"
+#include "troupe/core/augment.hpp"
 #include "troupe/core/blas.hpp"
 #include "troupe/core/errors.hpp"
 #include "troupe/core/interrupt.hpp"
@@ -78,6 +79,8 @@ fit_report trainer::fit(const core::model_def& model,
   // -- everything that can be wrong is checked before training -----------------
   core::validate(opts_);
   auto sched = core::schedule::make(opts_, data.train.size());
+  if (core::parse_augment(opts_.augment).enabled() && data.train.size() > 0)
+    core::image_side(data.train.inputs.size(1)); // throws when not square
   if (opts_.device != "cpu" && !torch::cuda::is_available())
     throw core::config_error("device", "'" + opts_.device
                                          + "' requested, but this LibTorch "

@@ -210,6 +210,10 @@ void add_trainer_options(arg_parser& p, trainer_options& o) {
   p.add("loggers", "comma list of sinks: console, csv, jsonl, tensorboard", o.loggers);
   p.add("report", "write <run-dir>/report.html at the end (true/false)",
         o.report);
+  p.add("augment",
+        "training augmentation done by the loader: none, crop:P, flip or "
+        "crop:P+flip",
+        o.augment);
   p.add("trace",
         "record inbound messages of these actors to <run-dir>/trace: "
         "coordinator, logger, aggregator, loader, stepper, callback or all",

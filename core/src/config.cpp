@@ -1,5 +1,7 @@
 #include "troupe/core/config.hpp"
 
+#include "troupe/core/augment.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -84,6 +86,7 @@ void validate(const trainer_options& o) {
               != trace_kinds.end(),
             "trace",
             fmt::format("unknown actor '{}' (known: {})", t, join(trace_kinds)));
+  parse_augment(o.augment); // throws config_error naming --augment
   require(o.trace_tensors == "full" || o.trace_tensors == "digest",
           "trace-tensors",
           fmt::format("expected full or digest, got '{}'", o.trace_tensors));
@@ -141,6 +144,7 @@ std::string to_json(const trainer_options& o) {
     .add("overwrite", o.overwrite)
     .add_raw("loggers", loggers)
     .add("report", o.report)
+    .add("augment", o.augment)
     .add_raw("trace", [&] {
       std::string out = "[";
       for (size_t i = 0; i < o.trace.size(); ++i)
@@ -176,6 +180,7 @@ std::vector<std::string> describe(const trainer_options& o) {
     fmt::format("overwrite           = {}", o.overwrite),
     fmt::format("loggers             = {}", join(o.loggers)),
     fmt::format("report              = {}", o.report),
+    fmt::format("augment             = {}", o.augment.empty() ? "none" : o.augment),
     fmt::format("trace               = {}", join(o.trace)),
     fmt::format("trace-tensors       = {}", o.trace_tensors),
     fmt::format("scheduler-threads   = {}", o.scheduler_threads),

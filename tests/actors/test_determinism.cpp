@@ -228,3 +228,32 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(summaries.front().samples == 60);
   CHECK(summaries.front().per_replica.size() == 3);
 }
+
+TEST_CASE("augmented runs: identical with 1 or 2 scheduler threads, and "
+          "different from unaugmented",
+          "[actors][determinism]") {
+  // 16 features = 4 x 4 images; the loader crops and flips them.
+  auto train = [](int64_t threads, const std::string& augment) {
+    temp_dir dir;
+    auto log = std::make_shared<micro_log>();
+    core::trainer_options o;
+    o.replicas = 2;
+    o.batch_size = 16;
+    o.max_epochs = 1;
+    o.log_every_n_steps = 4;
+    o.scheduler_threads = threads;
+    o.augment = augment;
+    o.loggers = {"csv"};
+    o.run_dir = dir.path();
+    trainer t{o};
+    REQUIRE(t.fit(recording_model(log, {16, 8, 3}),
+                  core::make_synthetic(512, 64, 64, 16, 3, 11))
+              .status
+            == "completed");
+    return read_text(dir / "metrics.csv");
+  };
+  auto a = train(1, "crop:1+flip");
+  auto b = train(2, "crop:1+flip");
+  CHECK(a == b);
+  CHECK(a != train(2, ""));
+}

@@ -8,6 +8,7 @@
 #include <caf/actor_system.hpp>
 
 #include "troupe/actors/tap.hpp"
+#include "troupe/core/augment.hpp"
 #include "troupe/core/datasets.hpp"
 #include "troupe/core/schedule.hpp"
 
@@ -18,6 +19,8 @@ struct loader_config {
   std::shared_ptr<const core::tensor_dataset> train;
   uint64_t seed = 0;
   bool shuffle = true;
+  /// Applied to every training micro-batch (core/augment.hpp).
+  core::augment_spec augment;
   /// One stepper per rank, in rank order.
   std::vector<caf::actor> steppers;
   inbound_tap tap;
@@ -25,7 +28,9 @@ struct loader_config {
 
 /// Spawns the loader: on each `step_permit` it produces the `step_batch` of
 /// every permitted step for every rank, in step order. Data order is a pure
-/// function of (seed, epoch); prefetch is bounded by the permits.
+/// function of (seed, epoch), augmentation of (seed, epoch, step, rank,
+/// micro-batch, sample); prefetch is bounded by the permits. The loader
+/// works on its own while the steppers compute: its cost overlaps theirs.
 caf::actor spawn_loader(caf::actor_system& sys, loader_config cfg);
 
 } // namespace troupe::actors

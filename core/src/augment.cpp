@@ -1,0 +1,105 @@
+#include "troupe/core/augment.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "troupe/core/errors.hpp"
+
+namespace troupe::core {
+
+namespace {
+
+uint64_t splitmix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+/// 64 random bits for one sample: a hash chain over where it sits.
+uint64_t draw(const augment_key& k, int64_t sample) {
+  auto h = splitmix(k.seed ^ 0xA5A5A5A5A5A5A5A5ull);
+  for (auto v : {static_cast<uint64_t>(k.epoch), static_cast<uint64_t>(k.step),
+                 static_cast<uint64_t>(k.rank), static_cast<uint64_t>(k.micro),
+                 static_cast<uint64_t>(sample)})
+    h = splitmix(h ^ v);
+  return h;
+}
+
+} // namespace
+
+augment_spec parse_augment(const std::string& text) {
+  augment_spec spec;
+  if (text.empty() || text == "none")
+    return spec;
+  size_t at = 0;
+  while (at <= text.size()) {
+    auto end = text.find('+', at);
+    if (end == std::string::npos)
+      end = text.size();
+    auto part = text.substr(at, end - at);
+    if (part == "flip") {
+      spec.flip = true;
+    } else if (part.rfind("crop:", 0) == 0) {
+      auto arg = part.substr(5);
+      bool digits = !arg.empty() && arg.size() <= 3
+                    && arg.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits || std::stoll(arg) < 1)
+        throw config_error("augment",
+                           fmt::format("'{}': crop needs a padding of 1 to 999 "
+                                       "pixels, e.g. crop:4",
+                                       part));
+      spec.crop_pad = std::stoll(arg);
+    } else {
+      throw config_error("augment",
+                         fmt::format("unknown augmentation '{}' (known: "
+                                     "crop:P, flip, joined by '+')",
+                                     part));
+    }
+    at = end + 1;
+  }
+  return spec;
+}
+
+int64_t image_side(int64_t features) {
+  auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(features))));
+  if (side * side != features)
+    throw config_error("augment",
+                       fmt::format("needs square images flattened to side x "
+                                   "side features; the inputs have {} features",
+                                   features));
+  return side;
+}
+
+at::Tensor augment_batch(const at::Tensor& inputs, const augment_spec& spec,
+                         const augment_key& key) {
+  if (!spec.enabled())
+    return inputs;
+  auto n = inputs.size(0);
+  auto side = image_side(inputs.size(1));
+  auto images = inputs.reshape({n, side, side});
+  auto out = at::empty_like(images);
+  auto p = spec.crop_pad;
+  for (int64_t i = 0; i < n; ++i) {
+    auto r = draw(key, i);
+    auto img = images[i];
+    if (p > 0) {
+      auto range = static_cast<uint64_t>(2 * p + 1);
+      auto dy = static_cast<int64_t>(r % range);
+      r /= range;
+      auto dx = static_cast<int64_t>(r % range);
+      r /= range;
+      img = at::constant_pad_nd(img, {p, p, p, p}, 0)
+              .narrow(0, dy, side)
+              .narrow(1, dx, side);
+    }
+    if (spec.flip && (r & 1) != 0)
+      img = img.flip({1});
+    out[i].copy_(img);
+  }
+  return out.reshape({n, side * side});
+}
+
+} // namespace troupe::core
