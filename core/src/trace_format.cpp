@@ -1,5 +1,6 @@
 #include "troupe/core/trace_format.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -56,6 +57,67 @@ typename Inspector::result_type inspect(Inspector& f, trace_header_v1& x) {
   return f(caf::meta::type_name("trace_header"), x.version, x.actor, x.types);
 }
 
+// -- typed records -----------------------------------------------------------------
+//
+// A record whose message is one value of a troupe type stores the type's
+// index in the block and the value itself; anything else (atoms, CAF's
+// system messages, numbers) stores the generic caf::message, which names its
+// types as strings and costs a lookup per record to read back.
+
+constexpr uint16_t generic_record = 0xFFFF;
+
+struct codec {
+  const std::type_info* type = nullptr;
+  caf::error (*save)(caf::binary_serializer&, const caf::message&) = nullptr;
+  caf::error (*load)(caf::binary_deserializer&, caf::message&) = nullptr;
+};
+
+template <class T>
+codec make_codec() {
+  if constexpr (caf::is_atom_constant<T>::value) {
+    return {};
+  } else {
+    return {&typeid(T),
+            [](caf::binary_serializer& sink, const caf::message& m) {
+              return sink(const_cast<T&>(m.get_as<T>(0)));
+            },
+            [](caf::binary_deserializer& source, caf::message& m) {
+              T x;
+              if (auto err = source(x))
+                return err;
+              m = caf::make_message(std::move(x));
+              return caf::error{};
+            }};
+  }
+}
+
+template <size_t... Is>
+std::vector<codec> make_codecs(std::index_sequence<Is...>) {
+  return {make_codec<
+    typename caf::type_by_id<caf::id_block::troupe::begin + Is>::type>()...};
+}
+
+const std::vector<codec>& codecs() {
+  static const auto xs = make_codecs(
+    std::make_index_sequence<caf::id_block::troupe::end
+                             - caf::id_block::troupe::begin>{});
+  return xs;
+}
+
+/// The codec index of `m`, or generic_record.
+uint16_t codec_of(const caf::message& m) {
+  if (m.size() != 1)
+    return generic_record;
+  const auto* t = m.type(0).second;
+  if (t == nullptr)
+    return generic_record;
+  const auto& cs = codecs();
+  for (size_t i = 0; i < cs.size(); ++i)
+    if (cs[i].type != nullptr && *cs[i].type == *t)
+      return static_cast<uint16_t>(i);
+  return generic_record;
+}
+
 /// The messages whose tensors `--trace-tensors=digest` shortens: gradients
 /// and the batches (a stepper trace whose gradients are digests cannot be
 /// replayed anyway, and batches are most of its bytes).
@@ -106,6 +168,13 @@ trace_writer::trace_writer(caf::actor_system& sys, std::string path,
   h.actor = std::move(actor);
   h.types = std::move(types);
   h.tensors = to_string(tensors);
+  for (const auto& name : troupe_type_names()) {
+    auto i = std::find(h.types.begin(), h.types.end(), name);
+    header_index_of_codec_.push_back(
+      i == h.types.end() || i - h.types.begin() >= generic_record
+        ? -1
+        : static_cast<int>(i - h.types.begin()));
+  }
   std::vector<char> hb;
   caf::binary_serializer sink{sys_, hb};
   if (auto err = sink(h))
@@ -139,8 +208,15 @@ void trace_writer::append(trace_kind kind, uint64_t sender,
   auto k = static_cast<uint8_t>(kind);
   scoped_tensor_digests digests{tensors_ == trace_tensors::digest
                                 && carries_tensors(content)};
-  if (auto err = sink(k, sender, message_id,
-                      const_cast<caf::message&>(content)))
+  // Typed when the header lists the type (by its index there).
+  auto local = codec_of(content);
+  auto type = local == generic_record ? -1 : header_index_of_codec_[local];
+  auto tag = type < 0 ? generic_record : static_cast<uint16_t>(type);
+  auto err = sink(k, sender, message_id, tag);
+  if (!err)
+    err = type < 0 ? sink(const_cast<caf::message&>(content))
+                   : codecs()[local].save(sink, content);
+  if (err)
     throw output_error(fmt::format("{}: cannot serialize record {}: {}", path_,
                                    records_, sys_.render(err)));
   auto size = buf_.size() - 8;
@@ -240,6 +316,17 @@ void trace_reader::read_header() {
     throw trace_error(path_, -1, 16, "malformed header");
   if (source.remaining() != 0)
     throw trace_error(path_, -1, 16, "header has trailing bytes");
+  // Typed records name their type by its index in the writer's list: map
+  // each to this reader's codec by name (-1: unknown here).
+  auto local = troupe_type_names();
+  codec_of_header_.clear();
+  for (const auto& name : header_.types) {
+    auto i = std::find(local.begin(), local.end(), name);
+    auto c = i == local.end() ? -1 : static_cast<int>(i - local.begin());
+    codec_of_header_.push_back(c >= 0 && codecs()[static_cast<size_t>(c)].load
+                                 ? c
+                                 : -1);
+  }
   if (header_.tensors != "full" && header_.tensors != "digest")
     throw trace_error(path_, -1, 16,
                       fmt::format("unknown tensor recording '{}'",
@@ -269,8 +356,25 @@ bool trace_reader::next(trace_entry& out) {
   uint64_t sender = 0;
   uint64_t message_id = 0;
   caf::message content;
-  auto err = version_ == 1 ? source(kind, sender, content)
-                           : source(kind, sender, message_id, content);
+  caf::error err;
+  if (version_ == 1) {
+    err = source(kind, sender, content);
+  } else {
+    uint16_t type = 0;
+    err = source(kind, sender, message_id, type);
+    if (!err && type == generic_record)
+      err = source(content);
+    else if (!err && (type >= codec_of_header_.size() || codec_of_header_[type] < 0))
+      throw trace_error(path_, index, offset,
+                        fmt::format("malformed record: message type {} is not "
+                                    "one this reader knows",
+                                    type < header_.types.size()
+                                      ? "'" + header_.types[type] + "'"
+                                      : std::to_string(type)));
+    else if (!err)
+      err = codecs()[static_cast<size_t>(codec_of_header_[type])].load(source,
+                                                                       content);
+  }
   if (err)
     throw trace_error(path_, index, offset,
                       "malformed record: " + sys_.render(err));

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "boring_model.hpp"
@@ -11,6 +13,7 @@
 #include "temp_dir.hpp"
 #include "troupe/actors/trace_recorder.hpp"
 #include "troupe/actors/trainer.hpp"
+#include "troupe/core/tfevents.hpp"
 #include "troupe/core/trace_format.hpp"
 #include "troupe/core/errors.hpp"
 #include "troupe/core/run_dir.hpp"
@@ -164,4 +167,66 @@ TEST_CASE("an unknown traced actor is refused", "[actors][trace]") {
   CHECK_THROWS_AS(t.fit(recording_model(std::make_shared<micro_log>()),
                         small_data(64)),
                   core::config_error);
+}
+
+TEST_CASE_METHOD(system_fixture,
+                 "records find their types by name, and a type this reader "
+                 "does not know is refused naming it",
+                 "[actors][trace]") {
+  temp_dir dir;
+  auto path = dir / "other.trace";
+  // A writer whose list is in another order, with one type renamed and one
+  // it knows that this reader does not.
+  auto types = core::troupe_type_names();
+  std::reverse(types.begin(), types.end());
+  auto batch = std::find(types.begin(), types.end(), "troupe::log_batch");
+  REQUIRE(batch != types.end());
+  *batch = "troupe::log_batch_renamed";
+  types.push_back("troupe::from_the_future");
+  uint64_t permit_at = 0;
+  {
+    core::trace_writer w{sys, path, "logger", types};
+    w.append(core::trace_kind::async, 7, 0, caf::make_message(step_permit{12}));
+    w.append(core::trace_kind::async, 7, 0, caf::make_message(start_atom_v));
+    // Not in the writer's list under its name: written generically.
+    w.append(core::trace_kind::request, 7, 3, caf::make_message(log_batch{}));
+    w.append(core::trace_kind::async, 7, 0, caf::make_message(step_permit{13}));
+    w.close();
+  }
+  {
+    core::trace_reader r{sys, path};
+    core::trace_entry e;
+    REQUIRE(r.next(e));
+    REQUIRE(e.content.match_elements<step_permit>());
+    CHECK(e.content.get_as<step_permit>(0).last_step == 12);
+    REQUIRE(r.next(e));
+    CHECK(e.content.match_elements<start_atom>());
+    REQUIRE(r.next(e));
+    CHECK(e.content.match_elements<log_batch>());
+    CHECK(e.message_id == 3);
+    REQUIRE(r.next(e));
+    CHECK(e.content.match_elements<step_permit>());
+    permit_at = e.offset;
+    CHECK_FALSE(r.next(e));
+  }
+  // The last record retagged as the future type, checksum fixed: refused,
+  // naming the record and the type.
+  auto bytes = read_text(path);
+  uint16_t future = static_cast<uint16_t>(types.size() - 1);
+  auto tag = permit_at + 8 + 1 + 8 + 8; // framing, kind, sender, message ID
+  // CAF's binary serializer writes integers in network byte order.
+  bytes[tag] = static_cast<char>(future >> 8);
+  bytes[tag + 1] = static_cast<char>(future & 0xff);
+  uint32_t size = 0;
+  for (int i = 3; i >= 0; --i)
+    size = (size << 8) | static_cast<unsigned char>(bytes[permit_at + i]);
+  auto crc = core::crc32c(bytes.data() + permit_at + 8, size);
+  for (int i = 0; i < 4; ++i)
+    bytes[permit_at + 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+  core::trace_reader r{sys, "future", bytes};
+  core::trace_entry e;
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(r.next(e));
+  CHECK_THROWS_WITH(r.next(e), Catch::Contains("record 3")
+                                 && Catch::Contains("troupe::from_the_future"));
 }

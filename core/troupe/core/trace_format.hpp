@@ -7,9 +7,12 @@
 //   header  := CAF binary serialization of trace_header
 //   record  := u32 payload_size | u32 crc32c(payload) | payload
 //   payload := CAF binary serialization of
-//              (u8 kind, u64 sender, u64 message_id, message)
+//              (u8 kind, u64 sender, u64 message_id, u16 type, body)
+//   body    := the value, when `type` indexes a troupe message type (the
+//              header's `types`); the generic caf::message, when 0xFFFF
 //
-// All integers little-endian. Messages are serialized through their
+// The framing integers are little-endian; inside header and payload, CAF's
+// binary serializer writes integers in network byte order. Messages are serialized through their
 // `inspect()` functions, so a reader needs the same type-ID block. With
 // `tensors == "digest"`, the gradients inside contributions and reduced
 // gradients are stored as digests (see tensor_payload.hpp).
@@ -114,6 +117,8 @@ private:
   std::chrono::steady_clock::time_point last_flush_;
   std::vector<char> pending_;
   trace_tensors tensors_;
+  /// For each of this build's codecs, its index in the header (or -1).
+  std::vector<int> header_index_of_codec_;
   uint64_t records_ = 0;
   std::vector<char> buf_;
 };
@@ -144,6 +149,8 @@ private:
   uint64_t index_ = 0;
   uint32_t version_ = 0;
   trace_header header_;
+  /// For each type of the header, this reader's codec index (or -1).
+  std::vector<int> codec_of_header_;
 };
 
 /// Every message type name registered in `sys` for the troupe block.
