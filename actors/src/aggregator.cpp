@@ -29,6 +29,8 @@ struct aggregator_state {
   std::map<std::pair<int32_t, int64_t>,
            std::vector<std::optional<eval_contribution>>>
     evals;
+  /// Where reduced gradients are summed: reused, not allocated per step.
+  core::reduce_buffers buffers;
 };
 
 using aggregator_actor = caf::stateful_actor<aggregator_state, tapped_actor>;
@@ -57,7 +59,7 @@ void reduce_step(aggregator_actor* self) {
   summary.reduced = core::reduce_in_rank_order(outputs);
   summary.per_replica = std::move(outputs);
   reduced_gradient reduced{st.next_step,
-                           tensor_payload{core::rank_ordered_sum(grads)}};
+                           tensor_payload{st.buffers.sum(grads)}};
   for (auto& s : st.slots)
     s.reset();
   for (const auto& stepper : st.steppers)

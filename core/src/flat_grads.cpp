@@ -67,4 +67,26 @@ void rank_ordered_sum_into(at::Tensor& out, const std::vector<at::Tensor>& xs) {
     out.add_(xs[i]);
 }
 
+at::Tensor reduce_buffers::acquire(const at::Tensor& like) {
+  for (auto& b : buffers_)
+    // use_count() == 1: only this pool holds it; nobody can take a new
+    // reference behind our back, so it is free whatever the other threads do.
+    if (b.use_count() == 1 && b.sizes() == like.sizes()
+        && b.scalar_type() == like.scalar_type() && b.device() == like.device())
+      return b;
+  auto fresh = torch::empty_like(like, at::MemoryFormat::Contiguous);
+  if (buffers_.size() < capacity_)
+    buffers_.push_back(fresh);
+  return fresh;
+}
+
+at::Tensor reduce_buffers::sum(const std::vector<at::Tensor>& xs) {
+  TORCH_CHECK(!xs.empty(), "reduce_buffers::sum: no inputs");
+  if (xs.size() == 1)
+    return xs.front();
+  auto out = acquire(xs.front());
+  rank_ordered_sum_into(out, xs);
+  return out;
+}
+
 } // namespace troupe::core

@@ -68,3 +68,30 @@ TEST_CASE("state digests tell replicas apart", "[core][grads]") {
   copy_state(*a, *b);
   CHECK(state_digest(*a) == state_digest(*b));
 }
+
+TEST_CASE("reduce buffers are reused only once nobody holds them",
+          "[core][flat_grads]") {
+  troupe::core::reduce_buffers pool{2};
+  std::vector<at::Tensor> xs{torch::randn({1000}), torch::randn({1000}),
+                             torch::randn({1000})};
+  auto expected = troupe::core::rank_ordered_sum(xs);
+  auto a = pool.sum(xs);
+  CHECK(a.equal(expected));
+  // `a` is still held (a stepper has not copied it yet): a new buffer.
+  auto b = pool.sum(xs);
+  CHECK(b.data_ptr() != a.data_ptr());
+  CHECK(b.equal(expected));
+  auto a_storage = a.data_ptr();
+  a = at::Tensor{}; // released
+  auto c = pool.sum({xs[1], xs[0]});
+  CHECK(c.data_ptr() == a_storage);
+  CHECK(c.equal(troupe::core::rank_ordered_sum({xs[1], xs[0]})));
+  CHECK(b.equal(expected)); // untouched while held
+  // Full and everything held: allocates beyond the pool.
+  auto d = pool.sum(xs);
+  CHECK(d.data_ptr() != b.data_ptr());
+  CHECK(d.data_ptr() != c.data_ptr());
+  CHECK(pool.size() == 2);
+  // One replica: the input itself.
+  CHECK(pool.sum({xs[0]}).data_ptr() == xs[0].data_ptr());
+}

@@ -43,4 +43,32 @@ at::Tensor rank_ordered_sum(const std::vector<at::Tensor>& xs);
 /// The same sum into a preallocated `out` (same shape as every input).
 void rank_ordered_sum_into(at::Tensor& out, const std::vector<at::Tensor>& xs);
 
+/// Output buffers for reduced gradients, reused once nobody else holds them.
+/// A reduced gradient travels to the steppers by handle; they copy it into
+/// their own buffers and let go, so after a step or two its buffer is free
+/// again. Allocating a fresh multi-megabyte tensor each step instead costs
+/// page faults: at 10M parameters, three times the time of the sum itself
+/// (bench/reduce_bandwidth).
+class reduce_buffers {
+public:
+  /// Keeps at most `capacity` buffers; beyond that, allocates.
+  explicit reduce_buffers(size_t capacity = 4) : capacity_(capacity) {
+  }
+
+  /// A tensor shaped like `like` that no one else references.
+  at::Tensor acquire(const at::Tensor& like);
+
+  /// The rank-ordered sum of `xs` into an acquired buffer; with one input,
+  /// the input itself (no copy).
+  at::Tensor sum(const std::vector<at::Tensor>& xs);
+
+  size_t size() const noexcept {
+    return buffers_.size();
+  }
+
+private:
+  size_t capacity_;
+  std::vector<at::Tensor> buffers_;
+};
+
 } // namespace troupe::core

@@ -1,0 +1,56 @@
+// Overlapped loading: with a real per-batch loader cost (per-sample random
+// crops and flips, as a data set's transform does them), troupe's loader
+// prepares the next batches while the stepper computes; the hand-written
+// loop does the same work in sequence. Alternating A B, median of the
+// epoch-time ratios; also reports what the augmentation and the step cost
+// per batch on their own.
+//
+//   ./build/bench/loader_overlap [--pairs=5] [--augment=crop:4+flip]
+
+#include <filesystem>
+
+#include "bench_util.hpp"
+#include "troupe/core/blas.hpp"
+#include "troupe/core/cli.hpp"
+
+int main(int argc, char** argv) {
+  int64_t pairs = 5;
+  std::string augment = "crop:4+flip";
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  troupe::core::arg_parser p("loader_overlap",
+                             "loading overlapped with stepping");
+  p.add("pairs", "A/B pairs to run", pairs);
+  p.add("augment", "the loader's per-batch work", augment);
+  p.add("data-dir", "Fashion-MNIST directory", data_dir);
+  if (!p.parse(argc, argv)) {
+    fmt::print("{}", p.help());
+    return 0;
+  }
+  troupe::core::set_compute_threads(1);
+  fmt::print("BLAS: {}\n", troupe::core::blas_vendor());
+  auto data = bench::fashion_train(data_dir);
+  auto spec = troupe::core::parse_augment(augment);
+  auto dir = (std::filesystem::temp_directory_path() / "troupe-bench-overlap").string();
+  // The two costs on their own, per batch of 64.
+  const int64_t probe = 200;
+  auto step_only = bench::hand_written_epoch(data, 0, 64, {}, probe) / probe;
+  auto both = bench::hand_written_epoch(data, 0, 64, spec, probe) / probe;
+  auto load_only = both - step_only;
+  fmt::print("per batch: step {:.0f} us, augmentation {:.0f} us (ratio {:.2f})\n",
+             step_only * 1e6, load_only * 1e6, load_only / step_only);
+  std::vector<double> ratios;
+  for (int64_t i = 0; i < pairs; ++i) {
+    auto seed = static_cast<uint64_t>(i);
+    auto a = bench::hand_written_epoch(data, seed, 64, spec);
+    auto o = bench::troupe_options(dir, seed);
+    o.augment = augment;
+    auto b = bench::troupe_fit(data, o).seconds;
+    ratios.push_back(b / a);
+    fmt::print("pair {}: sequential hand-written {:.3f} s, troupe {:.3f} s, "
+               "ratio {:.3f}\n",
+               i + 1, a, b, b / a);
+  }
+  bench::result("loader_cost_over_step", load_only / step_only);
+  bench::result("overlap_ratio", bench::median(ratios));
+  return 0;
+}
