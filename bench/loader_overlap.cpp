@@ -1,11 +1,12 @@
 // Overlapped loading: with a real per-batch loader cost (per-sample random
-// crops and flips, as a data set's transform does them), troupe's loader
+// rotations, bilinear, as a data set's transform does them; about the cost
+// of a step here), troupe's loader
 // prepares the next batches while the stepper computes; the hand-written
 // loop does the same work in sequence. Alternating A B, median of the
 // epoch-time ratios; also reports what the augmentation and the step cost
 // per batch on their own.
 //
-//   ./build/bench/loader_overlap [--pairs=5] [--augment=crop:4+flip]
+//   ./build/bench/loader_overlap [--pairs=5] [--augment=rotate:15]
 
 #include <filesystem>
 
@@ -15,7 +16,7 @@
 
 int main(int argc, char** argv) {
   int64_t pairs = 5;
-  std::string augment = "crop:4+flip";
+  std::string augment = "rotate:15";
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   troupe::core::arg_parser p("loader_overlap",
                              "loading overlapped with stepping");

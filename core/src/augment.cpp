@@ -42,6 +42,16 @@ augment_spec parse_augment(const std::string& text) {
     auto part = text.substr(at, end - at);
     if (part == "flip") {
       spec.flip = true;
+    } else if (part.rfind("rotate:", 0) == 0) {
+      auto arg = part.substr(7);
+      bool digits = !arg.empty() && arg.size() <= 3
+                    && arg.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits || std::stoll(arg) < 1 || std::stoll(arg) > 180)
+        throw config_error("augment",
+                           fmt::format("'{}': rotate needs a maximum angle of "
+                                       "1 to 180 degrees, e.g. rotate:15",
+                                       part));
+      spec.rotate_degrees = static_cast<double>(std::stoll(arg));
     } else if (part.rfind("crop:", 0) == 0) {
       auto arg = part.substr(5);
       bool digits = !arg.empty() && arg.size() <= 3
@@ -55,7 +65,7 @@ augment_spec parse_augment(const std::string& text) {
     } else {
       throw config_error("augment",
                          fmt::format("unknown augmentation '{}' (known: "
-                                     "crop:P, flip, joined by '+')",
+                                     "crop:P, flip, rotate:D, joined by '+')",
                                      part));
     }
     at = end + 1;
@@ -85,6 +95,17 @@ at::Tensor augment_batch(const at::Tensor& inputs, const augment_spec& spec,
   for (int64_t i = 0; i < n; ++i) {
     auto r = draw(key, i);
     auto img = images[i];
+    if (spec.rotate_degrees > 0) {
+      // The angle from the high 24 bits; the low bits stay for crop and flip.
+      auto u = static_cast<double>(r >> 40) / static_cast<double>(1ull << 24);
+      auto a = (2 * u - 1) * spec.rotate_degrees * M_PI / 180;
+      auto theta = torch::tensor({{{std::cos(a), -std::sin(a), 0.0},
+                                   {std::sin(a), std::cos(a), 0.0}}},
+                                 inputs.options());
+      auto grid = at::affine_grid_generator(theta, {1, 1, side, side}, false);
+      img = at::grid_sampler(img.view({1, 1, side, side}), grid, 0, 0, false)
+              .view({side, side});
+    }
     if (p > 0) {
       auto range = static_cast<uint64_t>(2 * p + 1);
       auto dy = static_cast<int64_t>(r % range);

@@ -211,8 +211,8 @@ void add_trainer_options(arg_parser& p, trainer_options& o) {
   p.add("report", "write <run-dir>/report.html at the end (true/false)",
         o.report);
   p.add("augment",
-        "training augmentation done by the loader: none, crop:P, flip or "
-        "crop:P+flip",
+        "training augmentation done by the loader: none, or rotate:D, "
+        "crop:P, flip joined by '+'",
         o.augment);
   p.add("trace",
         "record inbound messages of these actors to <run-dir>/trace: "

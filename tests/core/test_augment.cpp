@@ -16,8 +16,9 @@ TEST_CASE("augmentations parse, and bad ones name --augment",
   CHECK(parse_augment("crop:4").crop_pad == 4);
   CHECK(parse_augment("crop:2+flip").flip);
   CHECK(parse_augment("flip+crop:3").crop_pad == 3);
+  CHECK(parse_augment("rotate:15+flip").rotate_degrees == 15);
   for (auto bad : {"crop", "crop:0", "crop:-1", "crop:x", "blur", "crop:4+",
-                   "crop:1000"}) {
+                   "crop:1000", "rotate:0", "rotate:181", "rotate:"}) {
     INFO(bad);
     CHECK_THROWS_WITH(parse_augment(bad), Catch::Contains("--augment"));
   }
@@ -74,4 +75,23 @@ TEST_CASE("a flipped sample is the image or its mirror", "[core][augment]") {
   // About half: a coin per sample.
   CHECK(flipped > 16);
   CHECK(flipped < 48);
+}
+
+TEST_CASE("a rotated sample keeps its centre and differs elsewhere",
+          "[core][augment]") {
+  // A constant image: bilinear sampling keeps the interior, the rotated-in
+  // corners are zeros (padding), so each rotated sample is a different
+  // image with the same centre.
+  auto inputs = torch::ones({32, 9 * 9});
+  auto spec = parse_augment("rotate:30");
+  augment_key key{1, 0, 5, 0, 0};
+  auto out = augment_batch(inputs, spec, key);
+  CHECK(augment_batch(inputs, spec, key).equal(out));
+  int64_t changed = 0;
+  for (int64_t i = 0; i < 32; ++i) {
+    auto img = out[i].reshape({9, 9});
+    CHECK(img[4][4].item<float>() == Approx(1.0f));
+    changed += img[0][0].item<float>() < 0.99f ? 1 : 0;
+  }
+  CHECK(changed > 20);
 }

@@ -18,13 +18,17 @@ struct augment_spec {
   int64_t crop_pad = 0;
   /// Mirror left-right with probability 1/2.
   bool flip = false;
+  /// Rotate by a random angle in [-rotate_degrees, rotate_degrees] about the
+  /// centre, bilinear, zeros outside. 0 = off.
+  double rotate_degrees = 0;
 
   bool enabled() const noexcept {
-    return crop_pad > 0 || flip;
+    return crop_pad > 0 || flip || rotate_degrees > 0;
   }
 };
 
-/// Parses "", "none", "crop:P", "flip" or both joined by '+' ("crop:4+flip").
+/// Parses "", "none", "crop:P", "flip", "rotate:D" or several joined by '+'
+/// ("rotate:15+crop:4+flip"; applied in the order rotate, crop, flip).
 /// Throws config_error naming --augment.
 augment_spec parse_augment(const std::string& text);
 

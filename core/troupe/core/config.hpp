@@ -43,8 +43,8 @@ struct trainer_options {
   std::vector<std::string> loggers = {"console", "csv", "jsonl"};
   /// Write <run-dir>/report.html (charts, configuration, summary) at the end.
   bool report = false;
-  /// Training-time augmentation done by the loader: "", "crop:P", "flip" or
-  /// "crop:P+flip" (see core/augment.hpp).
+  /// Training-time augmentation done by the loader: "", or "rotate:D",
+  /// "crop:P", "flip" joined by '+' (see core/augment.hpp).
   std::string augment;
   /// Record the inbound messages of these actors (coordinator, logger,
   /// aggregator, loader, stepper, callback, or all) to <run-dir>/trace/.
