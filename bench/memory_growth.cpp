@@ -20,6 +20,7 @@ namespace {
 /// Runs `argv` with stdout and stderr to /dev/null; returns its peak RSS in
 /// KiB (throws when it fails).
 long peak_rss_kib(const std::vector<std::string>& args) {
+  std::fflush(stdout); // or the child would print our buffer again
   pid_t pid = fork();
   if (pid < 0)
     throw std::runtime_error("fork failed");
