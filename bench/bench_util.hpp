@@ -15,6 +15,8 @@
 
 #include "troupe/actors/trainer.hpp"
 #include "troupe/core/augment.hpp"
+#include "troupe/core/blas.hpp"
+#include "troupe/core/cli.hpp"
 #include "troupe/core/datasets.hpp"
 #include "troupe/core/model.hpp"
 
@@ -32,6 +34,24 @@ inline double median(std::vector<double> xs) {
   std::sort(xs.begin(), xs.end());
   auto n = xs.size();
   return n % 2 == 1 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
+}
+
+/// The options every Fashion-MNIST comparison takes.
+struct fashion_args {
+  int64_t pairs = 5;
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+
+  void add_to(troupe::core::arg_parser& p) {
+    p.add("pairs", "A/B pairs to run", pairs);
+    p.add("data-dir", "Fashion-MNIST directory", data_dir);
+  }
+};
+
+/// One intra-op thread (as in every comparison here), set before any actor
+/// system starts; prints which BLAS runs the matrix products.
+inline void start() {
+  troupe::core::set_compute_threads(1);
+  fmt::print("BLAS: {}\n", troupe::core::blas_vendor());
 }
 
 inline void result(const std::string& name, double value, int decimals = 3) {

@@ -11,25 +11,20 @@
 #include <filesystem>
 
 #include "bench_util.hpp"
-#include "troupe/core/blas.hpp"
-#include "troupe/core/cli.hpp"
 
 int main(int argc, char** argv) {
-  int64_t pairs = 5;
+  bench::fashion_args args;
   std::string augment = "rotate:15";
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";
   troupe::core::arg_parser p("loader_overlap",
                              "loading overlapped with stepping");
-  p.add("pairs", "A/B pairs to run", pairs);
   p.add("augment", "the loader's per-batch work", augment);
-  p.add("data-dir", "Fashion-MNIST directory", data_dir);
+  args.add_to(p);
   if (!p.parse(argc, argv)) {
     fmt::print("{}", p.help());
     return 0;
   }
-  troupe::core::set_compute_threads(1);
-  fmt::print("BLAS: {}\n", troupe::core::blas_vendor());
-  auto data = bench::fashion_train(data_dir);
+  bench::start();
+  auto data = bench::fashion_train(args.data_dir);
   auto spec = troupe::core::parse_augment(augment);
   auto dir = (std::filesystem::temp_directory_path() / "troupe-bench-overlap").string();
   // The two costs on their own, per batch of 64.
@@ -40,7 +35,7 @@ int main(int argc, char** argv) {
   fmt::print("per batch: step {:.0f} us, augmentation {:.0f} us (ratio {:.2f})\n",
              step_only * 1e6, load_only * 1e6, load_only / step_only);
   std::vector<double> ratios;
-  for (int64_t i = 0; i < pairs; ++i) {
+  for (int64_t i = 0; i < args.pairs; ++i) {
     auto seed = static_cast<uint64_t>(i);
     auto a = bench::hand_written_epoch(data, seed, 64, spec);
     auto o = bench::troupe_options(dir, seed);

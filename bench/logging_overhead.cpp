@@ -12,8 +12,6 @@
 #include <unistd.h>
 
 #include "bench_util.hpp"
-#include "troupe/core/blas.hpp"
-#include "troupe/core/cli.hpp"
 
 namespace {
 
@@ -40,25 +38,22 @@ private:
 } // namespace
 
 int main(int argc, char** argv) {
-  int64_t pairs = 5;
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  bench::fashion_args args;
   troupe::core::arg_parser p("logging_overhead", "every sink against none");
-  p.add("pairs", "A/B pairs to run", pairs);
-  p.add("data-dir", "Fashion-MNIST directory", data_dir);
+  args.add_to(p);
   if (!p.parse(argc, argv)) {
     fmt::print("{}", p.help());
     return 0;
   }
-  troupe::core::set_compute_threads(1);
-  fmt::print("BLAS: {}\n", troupe::core::blas_vendor());
-  auto data = bench::fashion_train(data_dir);
+  bench::start();
+  auto data = bench::fashion_train(args.data_dir);
   auto tmp = std::filesystem::temp_directory_path() / "troupe-bench-logging";
   std::filesystem::create_directories(tmp);
   std::vector<double> ratios;
   int64_t peak = 0;
   int64_t steps = 0;
   uint64_t metric_lines = 0;
-  for (int64_t i = 0; i < pairs; ++i) {
+  for (int64_t i = 0; i < args.pairs; ++i) {
     auto seed = static_cast<uint64_t>(i);
     auto quiet = bench::troupe_options((tmp / "none").string(), seed);
     quiet.log_every_n_steps = 1;

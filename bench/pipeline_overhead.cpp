@@ -13,20 +13,16 @@
 #include <caf/mailbox_element.hpp>
 
 #include "bench_util.hpp"
-#include "troupe/core/blas.hpp"
-#include "troupe/core/cli.hpp"
 
 int main(int argc, char** argv) {
-  int64_t pairs = 5;
+  bench::fashion_args args;
   int64_t seed0 = 0;
   std::string side = "both";
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";
   troupe::core::arg_parser p("pipeline_overhead",
                              "troupe (1 replica) against a hand-written loop");
-  p.add("pairs", "A/B pairs to run", pairs);
   p.add("seed", "seed of the first pair (pair i uses seed + i)", seed0);
   p.add("side", "both, or troupe alone", side);
-  p.add("data-dir", "Fashion-MNIST directory", data_dir);
+  args.add_to(p);
   if (!p.parse(argc, argv)) {
     fmt::print("{}", p.help());
     return 0;
@@ -35,15 +31,14 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: invalid --side: expected both or troupe\n");
     return 2;
   }
-  troupe::core::set_compute_threads(1);
-  fmt::print("BLAS: {}\n", troupe::core::blas_vendor());
-  auto data = bench::fashion_train(data_dir);
+  bench::start();
+  auto data = bench::fashion_train(args.data_dir);
   auto dir = (std::filesystem::temp_directory_path() / "troupe-bench").string();
   auto steps = static_cast<double>(data.train.size() / 64);
   std::vector<double> ratios;
   std::vector<double> hand_times;
   std::vector<double> troupe_times;
-  for (int64_t i = 0; i < pairs; ++i) {
+  for (int64_t i = 0; i < args.pairs; ++i) {
     auto seed = static_cast<uint64_t>(seed0 + i);
     double a = side == "both" ? bench::hand_written_epoch(data, seed) : 0;
     auto b = bench::troupe_fit(data, bench::troupe_options(dir, seed)).seconds;

@@ -10,29 +10,23 @@
 #include <thread>
 
 #include "bench_util.hpp"
-#include "troupe/core/blas.hpp"
-#include "troupe/core/cli.hpp"
 
 int main(int argc, char** argv) {
-  int64_t pairs = 5;
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  bench::fashion_args args;
   troupe::core::arg_parser p("replica_scaling", "2 replicas against 1");
-  p.add("pairs", "A/B pairs to run", pairs);
-  p.add("data-dir", "Fashion-MNIST directory", data_dir);
+  args.add_to(p);
   if (!p.parse(argc, argv)) {
     fmt::print("{}", p.help());
     return 0;
   }
-  troupe::core::set_compute_threads(1);
-  fmt::print("BLAS: {}, {} hardware threads\n", troupe::core::blas_vendor(),
-             std::thread::hardware_concurrency());
-  auto data = bench::fashion_train(data_dir);
+  bench::start();
+  fmt::print("{} hardware threads\n", std::thread::hardware_concurrency());
+  auto data = bench::fashion_train(args.data_dir);
   auto dir = (std::filesystem::temp_directory_path() / "troupe-bench-scaling").string();
-  auto n = static_cast<double>(data.train.size());
   std::vector<double> troupe_ratios;
   std::vector<double> bare_ratios;
   std::vector<troupe::metric_values> finals;
-  for (int64_t i = 0; i < pairs; ++i) {
+  for (int64_t i = 0; i < args.pairs; ++i) {
     auto seed = static_cast<uint64_t>(i);
     auto o1 = bench::troupe_options(dir, seed);
     auto one = bench::troupe_fit(data, o1);
@@ -65,7 +59,6 @@ int main(int argc, char** argv) {
     fmt::print("pair {}: troupe 1 replica {:.0f} samples/s, 2 replicas {:.0f} "
                "samples/s (x{:.3f}); bare threads x{:.3f}\n",
                i + 1, sps1, sps2, sps2 / sps1, 2 * t1 / t2);
-    (void) n;
   }
   // Same seed: rerun pair 1's 2-replica fit and compare.
   auto o2 = bench::troupe_options(dir, 0);
