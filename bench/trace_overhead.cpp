@@ -5,13 +5,12 @@
 //
 //   ./build/bench/trace_overhead [--pairs=5] [--records=1000000]
 
-#include <algorithm>
-#include <chrono>
 #include <filesystem>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "bench_util.hpp"
 #include "troupe/actors/logger.hpp"
 #include "troupe/actors/replay.hpp"
 #include "troupe/actors/trainer.hpp"
@@ -24,11 +23,9 @@
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
+using bench::clock_type;
+using bench::median;
+using bench::seconds_since;
 
 double run(const troupe::core::data_module& data, const std::string& dir,
            std::vector<std::string> trace, const std::string& tensors) {
@@ -48,11 +45,6 @@ double run(const troupe::core::data_module& data, const std::string& dir,
   if (r.status != "completed")
     throw std::runtime_error(r.error);
   return dt;
-}
-
-double median(std::vector<double> xs) {
-  std::sort(xs.begin(), xs.end());
-  return xs[xs.size() / 2];
 }
 
 } // namespace

@@ -447,6 +447,45 @@ void finalize(coordinator_actor* self) {
           });
 }
 
+/// The pipeline of a training fit: aggregator, one stepper per replica (the
+/// replicas and data of the configuration), loader.
+pipeline_handles spawn_pipeline(coordinator_actor* self) {
+  auto& st = self->state;
+  auto& sys = self->system();
+  pipeline_handles p;
+  p.aggregator = spawn_aggregator(sys, static_cast<int32_t>(st.sched.replicas),
+                                  caf::actor_cast<caf::actor>(self), st.cfg.tap);
+  auto data = st.cfg.data;
+  for (int64_t r = 0; r < st.sched.replicas; ++r) {
+    stepper_config sc;
+    sc.rank = static_cast<int32_t>(r);
+    sc.seed = st.cfg.options.seed;
+    sc.sched = st.sched;
+    sc.module = st.cfg.replicas[static_cast<size_t>(r)];
+    sc.model = st.cfg.model;
+    sc.lr = st.cfg.options.lr;
+    sc.momentum = st.cfg.options.momentum;
+    sc.device = st.cfg.options.device;
+    sc.data = data;
+    sc.eval_batch_size = st.cfg.options.eval_batch_size;
+    sc.export_dir = st.cfg.options.export_params;
+    sc.aggregator = p.aggregator;
+    sc.coordinator = caf::actor_cast<caf::actor>(self);
+    sc.tap = st.cfg.tap;
+    p.steppers.push_back(spawn_stepper(sys, std::move(sc)));
+  }
+  loader_config lc;
+  lc.sched = st.sched;
+  lc.train = std::shared_ptr<const core::tensor_dataset>(data, &data->train);
+  lc.seed = st.cfg.options.seed;
+  lc.shuffle = st.cfg.options.shuffle;
+  lc.augment = core::parse_augment(st.cfg.options.augment);
+  lc.steppers = p.steppers;
+  lc.tap = st.cfg.tap;
+  p.loader = spawn_loader(sys, std::move(lc));
+  return p;
+}
+
 caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
@@ -454,61 +493,23 @@ caf::behavior coordinator(coordinator_actor* self, coordinator_config cfg) {
   st.last_step = st.sched.total_steps;
   st.book = core::metric_book{st.cfg.options.reduce,
                               st.cfg.options.log_every_n_steps};
-  // Spawn and watch the pipeline: aggregator, one stepper per replica, loader.
-  auto& sys = self->system();
+  // Spawn (or adopt) and watch the pipeline: aggregator, one stepper per
+  // replica, loader.
+  self->tap("coordinator", st.cfg.tap);
+  auto p = st.cfg.pipeline ? *st.cfg.pipeline : spawn_pipeline(self);
   auto watch = [&](const std::string& name, const caf::actor& a) {
     self->monitor(a);
     st.names[a.address()] = name;
     if (st.cfg.on_spawn)
       st.cfg.on_spawn(name, a);
   };
-  self->tap("coordinator", st.cfg.tap);
-  if (st.cfg.pipeline) {
-    st.aggregator = st.cfg.pipeline->aggregator;
-    watch("aggregator", st.aggregator);
-    for (size_t r = 0; r < st.cfg.pipeline->steppers.size(); ++r) {
-      st.steppers.push_back(st.cfg.pipeline->steppers[r]);
-      watch(fmt::format("stepper[{}]", r), st.steppers.back());
-    }
-    st.loader = st.cfg.pipeline->loader;
-    watch("loader", st.loader);
-  } else {
-    st.aggregator = spawn_aggregator(sys, static_cast<int32_t>(st.sched.replicas),
-                                     caf::actor_cast<caf::actor>(self),
-                                     st.cfg.tap);
-    watch("aggregator", st.aggregator);
-    auto data = st.cfg.data;
-    for (int64_t r = 0; r < st.sched.replicas; ++r) {
-      stepper_config sc;
-      sc.rank = static_cast<int32_t>(r);
-      sc.seed = st.cfg.options.seed;
-      sc.sched = st.sched;
-      sc.module = st.cfg.replicas[static_cast<size_t>(r)];
-      sc.model = st.cfg.model;
-      sc.lr = st.cfg.options.lr;
-      sc.momentum = st.cfg.options.momentum;
-      sc.device = st.cfg.options.device;
-      sc.data = data;
-      sc.eval_batch_size = st.cfg.options.eval_batch_size;
-      sc.export_dir = st.cfg.options.export_params;
-      sc.aggregator = st.aggregator;
-      sc.coordinator = caf::actor_cast<caf::actor>(self);
-      sc.tap = st.cfg.tap;
-      auto s = spawn_stepper(sys, std::move(sc));
-      st.steppers.push_back(s);
-      watch(fmt::format("stepper[{}]", r), s);
-    }
-    loader_config lc;
-    lc.sched = st.sched;
-    lc.train = std::shared_ptr<const core::tensor_dataset>(data, &data->train);
-    lc.seed = st.cfg.options.seed;
-    lc.shuffle = st.cfg.options.shuffle;
-    lc.augment = core::parse_augment(st.cfg.options.augment);
-    lc.steppers = st.steppers;
-    lc.tap = st.cfg.tap;
-    st.loader = spawn_loader(sys, std::move(lc));
-    watch("loader", st.loader);
-  }
+  st.aggregator = p.aggregator;
+  watch("aggregator", st.aggregator);
+  st.steppers = p.steppers;
+  for (size_t r = 0; r < st.steppers.size(); ++r)
+    watch(fmt::format("stepper[{}]", r), st.steppers[r]);
+  st.loader = p.loader;
+  watch("loader", st.loader);
   self->monitor(st.cfg.logger);
   st.names[st.cfg.logger.address()] = "logger";
   for (const auto& cb : st.cfg.callbacks) {

@@ -29,11 +29,9 @@ struct replay_session::state {
 
 namespace {
 
-using peer_actor = tapped_actor;
-
 /// The harness and every peer: records what arrives; holds the replayed
 /// actor's requests until the trace answers them. Never answers itself.
-caf::behavior peer_behavior(peer_actor* self,
+caf::behavior peer_behavior(tapped_actor* self,
                             std::shared_ptr<replay_session::state> st,
                             std::string name) {
   self->set_default_handler(
@@ -67,18 +65,6 @@ caf::scheduler::test_coordinator& test_scheduler(caf::actor_system& sys) {
   if (sched == nullptr)
     throw std::logic_error("replay_session needs scheduler.policy=testing");
   return *sched;
-}
-
-/// The messages whose tensors a digest trace does not hold (by name), or
-/// nullptr.
-const char* tensor_message(const caf::message& x) {
-  if (x.match_elements<contribution>())
-    return "contribution";
-  if (x.match_elements<reduced_gradient>())
-    return "reduced_gradient";
-  if (x.match_elements<step_batch>())
-    return "step_batch";
-  return nullptr;
 }
 
 } // namespace
@@ -128,7 +114,7 @@ replay_output replay_session::run(const caf::actor& target,
       ++out.skipped;
       continue;
     }
-    if (auto type = tensor_message(e.content); digests && type != nullptr)
+    if (auto type = core::digested_message_type(e.content); digests && type != nullptr)
       throw std::invalid_argument(fmt::format(
         "{}: record {} ({}) holds tensor digests, not values (recorded with "
         "--trace-tensors=digest): an actor cannot compute with it; record "

@@ -28,6 +28,18 @@ uint64_t draw(const augment_key& k, int64_t sample) {
   return h;
 }
 
+/// The number after the `prefix`-long name in `part`: 1 to `max`, at most
+/// three digits; else a config_error naming --augment with `what`.
+int64_t amount(const std::string& part, size_t prefix, int64_t max,
+               const char* what) {
+  auto arg = part.substr(prefix);
+  bool digits = !arg.empty() && arg.size() <= 3
+                && arg.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || std::stoll(arg) < 1 || std::stoll(arg) > max)
+    throw config_error("augment", fmt::format("'{}': {}", part, what));
+  return std::stoll(arg);
+}
+
 } // namespace
 
 augment_spec parse_augment(const std::string& text) {
@@ -43,25 +55,13 @@ augment_spec parse_augment(const std::string& text) {
     if (part == "flip") {
       spec.flip = true;
     } else if (part.rfind("rotate:", 0) == 0) {
-      auto arg = part.substr(7);
-      bool digits = !arg.empty() && arg.size() <= 3
-                    && arg.find_first_not_of("0123456789") == std::string::npos;
-      if (!digits || std::stoll(arg) < 1 || std::stoll(arg) > 180)
-        throw config_error("augment",
-                           fmt::format("'{}': rotate needs a maximum angle of "
-                                       "1 to 180 degrees, e.g. rotate:15",
-                                       part));
-      spec.rotate_degrees = static_cast<double>(std::stoll(arg));
+      spec.rotate_degrees = static_cast<double>(
+        amount(part, 7, 180, "rotate needs a maximum angle of 1 to 180 degrees, "
+                             "e.g. rotate:15"));
     } else if (part.rfind("crop:", 0) == 0) {
-      auto arg = part.substr(5);
-      bool digits = !arg.empty() && arg.size() <= 3
-                    && arg.find_first_not_of("0123456789") == std::string::npos;
-      if (!digits || std::stoll(arg) < 1)
-        throw config_error("augment",
-                           fmt::format("'{}': crop needs a padding of 1 to 999 "
-                                       "pixels, e.g. crop:4",
-                                       part));
-      spec.crop_pad = std::stoll(arg);
+      spec.crop_pad = amount(part, 5, 999,
+                             "crop needs a padding of 1 to 999 pixels, e.g. "
+                             "crop:4");
     } else {
       throw config_error("augment",
                          fmt::format("unknown augmentation '{}' (known: "

@@ -118,16 +118,20 @@ uint16_t codec_of(const caf::message& m) {
   return generic_record;
 }
 
-/// The messages whose tensors `--trace-tensors=digest` shortens: gradients
-/// and the batches (a stepper trace whose gradients are digests cannot be
-/// replayed anyway, and batches are most of its bytes).
-bool carries_tensors(const caf::message& x) {
-  return x.match_elements<contribution>()
-         || x.match_elements<reduced_gradient>()
-         || x.match_elements<step_batch>();
-}
 
 } // namespace
+
+const char* digested_message_type(const caf::message& x) {
+  // Batches too: a stepper trace whose gradients are digests cannot be
+  // replayed anyway, and batches are most of its bytes.
+  if (x.match_elements<contribution>())
+    return "contribution";
+  if (x.match_elements<reduced_gradient>())
+    return "reduced_gradient";
+  if (x.match_elements<step_batch>())
+    return "step_batch";
+  return nullptr;
+}
 
 const char* to_string(trace_tensors x) {
   return x == trace_tensors::digest ? "digest" : "full";
@@ -207,7 +211,7 @@ void trace_writer::append(trace_kind kind, uint64_t sender,
   sink.seek(8);
   auto k = static_cast<uint8_t>(kind);
   scoped_tensor_digests digests{tensors_ == trace_tensors::digest
-                                && carries_tensors(content)};
+                                && digested_message_type(content) != nullptr};
   // Typed when the header lists the type (by its index there).
   auto local = codec_of(content);
   auto type = local == generic_record ? -1 : header_index_of_codec_[local];

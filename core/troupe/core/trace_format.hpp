@@ -153,6 +153,12 @@ private:
   std::vector<int> codec_of_header_;
 };
 
+/// The type name of a message whose tensors `--trace-tensors=digest` stores
+/// as digests (contribution, reduced_gradient, step_batch), or nullptr: the
+/// writer shortens exactly these, and a replay refuses them from a digest
+/// trace.
+const char* digested_message_type(const caf::message& x);
+
 /// Every message type name registered in `sys` for the troupe block.
 std::vector<std::string> troupe_type_names();
 
