@@ -14,11 +14,11 @@
 #include <torch/torch.h>
 
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/augment.hpp"
-#include "troupe/core/blas.hpp"
-#include "troupe/core/cli.hpp"
-#include "troupe/core/datasets.hpp"
-#include "troupe/core/model.hpp"
+#include "troupe/core/data/augment.hpp"
+#include "troupe/core/runtime/blas.hpp"
+#include "troupe/core/config/cli.hpp"
+#include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/model.hpp"
 
 namespace bench {
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "bench_util.hpp"
-#include "troupe/core/cli.hpp"
+#include "troupe/core/config/cli.hpp"
 
 namespace {
 

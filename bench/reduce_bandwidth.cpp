@@ -9,9 +9,9 @@
 #include <cstring>
 
 #include "bench_util.hpp"
-#include "troupe/core/blas.hpp"
-#include "troupe/core/cli.hpp"
-#include "troupe/core/flat_grads.hpp"
+#include "troupe/core/runtime/blas.hpp"
+#include "troupe/core/config/cli.hpp"
+#include "troupe/core/train/flat_grads.hpp"
 
 namespace {
 

@@ -14,11 +14,11 @@
 #include "troupe/actors/logger.hpp"
 #include "troupe/actors/replay.hpp"
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/blas.hpp"
-#include "troupe/core/cli.hpp"
-#include "troupe/core/datasets.hpp"
-#include "troupe/core/model.hpp"
-#include "troupe/core/trace_format.hpp"
+#include "troupe/core/runtime/blas.hpp"
+#include "troupe/core/config/cli.hpp"
+#include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/model.hpp"
+#include "troupe/core/trace/trace_format.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace {

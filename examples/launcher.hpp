@@ -12,11 +12,11 @@
 #include <fmt/format.h>
 
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/blas.hpp"
-#include "troupe/core/callback.hpp"
-#include "troupe/core/cli.hpp"
-#include "troupe/core/errors.hpp"
-#include "troupe/core/run_dir.hpp"
+#include "troupe/core/runtime/blas.hpp"
+#include "troupe/core/train/callback.hpp"
+#include "troupe/core/config/cli.hpp"
+#include "troupe/core/util/errors.hpp"
+#include "troupe/core/logging/run_dir.hpp"
 
 namespace launcher {
 

@@ -5,8 +5,8 @@
 
 #include "launcher.hpp"
 
-#include "troupe/core/datasets.hpp"
-#include "troupe/core/model.hpp"
+#include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/model.hpp"
 
 int main(int argc, char** argv) {
   troupe::core::trainer_options opts;

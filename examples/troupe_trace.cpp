@@ -18,10 +18,10 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
-#include "troupe/core/cli.hpp"
-#include "troupe/core/errors.hpp"
-#include "troupe/core/render.hpp"
-#include "troupe/core/trace_format.hpp"
+#include "troupe/core/config/cli.hpp"
+#include "troupe/core/util/errors.hpp"
+#include "troupe/core/trace/render.hpp"
+#include "troupe/core/trace/trace_format.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace {

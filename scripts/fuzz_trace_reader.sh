@@ -11,8 +11,8 @@ mkdir -p "$out"
 torch_inc="-isystem /usr/include/torch/csrc/api/include"
 flags="-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -D_GLIBCXX_USE_CXX11_ABI=1"
 clang++ $flags $torch_inc -Imessages -Icore \
-  tests/fuzz/trace_reader_fuzz.cpp core/src/trace_format.cpp \
-  core/src/tfevents.cpp messages/src/tensor_payload.cpp \
+  tests/fuzz/trace_reader_fuzz.cpp core/troupe/core/trace/trace_format.cpp \
+  core/troupe/core/util/crc32c.cpp messages/src/tensor_payload.cpp \
   -o "$out/trace_reader_fuzz" \
   -lcaf_core -ltorch -ltorch_cpu -lc10 -lfmt -lpthread
 mkdir -p tests/fuzz/corpus/trace_reader

@@ -7,8 +7,8 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
-#include "troupe/core/flat_grads.hpp"
-#include "troupe/core/reducers.hpp"
+#include "troupe/core/train/flat_grads.hpp"
+#include "troupe/core/train/reducers.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe::actors {

@@ -13,9 +13,9 @@
 #include "troupe/actors/aggregator.hpp"
 #include "troupe/actors/loader.hpp"
 #include "troupe/actors/stepper.hpp"
-#include "troupe/core/interrupt.hpp"
-#include "troupe/core/metric_book.hpp"
-#include "troupe/core/reducers.hpp"
+#include "troupe/core/runtime/interrupt.hpp"
+#include "troupe/core/train/metric_book.hpp"
+#include "troupe/core/train/reducers.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe::actors {

@@ -6,9 +6,9 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
-#include "troupe/core/json.hpp"
-#include "troupe/core/report.hpp"
-#include "troupe/core/run_dir.hpp"
+#include "troupe/core/util/json.hpp"
+#include "troupe/core/report/report.hpp"
+#include "troupe/core/logging/run_dir.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe::actors {

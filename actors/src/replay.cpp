@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "troupe/actors/tap.hpp"
-#include "troupe/core/trace_format.hpp"
+#include "troupe/core/trace/trace_format.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe::actors {

@@ -8,9 +8,9 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "troupe/core/flat_grads.hpp"
-#include "troupe/core/reducers.hpp"
-#include "troupe/core/rng.hpp"
+#include "troupe/core/train/flat_grads.hpp"
+#include "troupe/core/train/reducers.hpp"
+#include "troupe/core/train/rng.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe::actors {

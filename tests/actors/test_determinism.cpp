@@ -10,7 +10,7 @@
 #include "temp_dir.hpp"
 #include "troupe/actors/aggregator.hpp"
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/rng.hpp"
+#include "troupe/core/train/rng.hpp"
 
 #include <chrono>
 #include <thread>

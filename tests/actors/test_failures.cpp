@@ -12,7 +12,7 @@
 #include "metrics_reader.hpp"
 #include "temp_dir.hpp"
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/errors.hpp"
+#include "troupe/core/util/errors.hpp"
 
 using namespace troupe;
 using namespace troupe::test;

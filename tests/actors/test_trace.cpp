@@ -13,10 +13,10 @@
 #include "temp_dir.hpp"
 #include "troupe/actors/trace_recorder.hpp"
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/tfevents.hpp"
-#include "troupe/core/trace_format.hpp"
-#include "troupe/core/errors.hpp"
-#include "troupe/core/run_dir.hpp"
+#include "troupe/core/util/crc32c.hpp"
+#include "troupe/core/trace/trace_format.hpp"
+#include "troupe/core/util/errors.hpp"
+#include "troupe/core/logging/run_dir.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 using namespace troupe;

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/datasets.hpp"
-#include "troupe/core/model.hpp"
+#include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/model.hpp"
 
 int main() {
   troupe::core::trainer_options opts;

@@ -4,8 +4,8 @@
 
 #include <torch/torch.h>
 
-#include "troupe/core/augment.hpp"
-#include "troupe/core/errors.hpp"
+#include "troupe/core/data/augment.hpp"
+#include "troupe/core/util/errors.hpp"
 
 using namespace troupe::core;
 

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "troupe/core/callback.hpp"
+#include "troupe/core/train/callback.hpp"
 
 using namespace troupe;
 using namespace troupe::core;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "troupe/core/cli.hpp"
-#include "troupe/core/errors.hpp"
+#include "troupe/core/config/cli.hpp"
+#include "troupe/core/util/errors.hpp"
 
 using namespace troupe::core;
 

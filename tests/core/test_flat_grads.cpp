@@ -2,8 +2,8 @@
 
 #include <torch/torch.h>
 
-#include "troupe/core/flat_grads.hpp"
-#include "troupe/core/model.hpp"
+#include "troupe/core/train/flat_grads.hpp"
+#include "troupe/core/train/model.hpp"
 
 using namespace troupe::core;
 

@@ -6,9 +6,9 @@
 #include <zlib.h>
 
 #include "temp_dir.hpp"
-#include "troupe/core/datasets.hpp"
-#include "troupe/core/errors.hpp"
-#include "troupe/core/idx_reader.hpp"
+#include "troupe/core/data/datasets.hpp"
+#include "troupe/core/util/errors.hpp"
+#include "troupe/core/data/idx_reader.hpp"
 
 using namespace troupe::core;
 using troupe::test::temp_dir;

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "troupe/core/errors.hpp"
-#include "troupe/core/reducers.hpp"
+#include "troupe/core/util/errors.hpp"
+#include "troupe/core/train/reducers.hpp"
 
 using namespace troupe;
 using namespace troupe::core;

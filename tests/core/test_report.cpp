@@ -3,10 +3,10 @@
 #include <regex>
 
 #include "temp_dir.hpp"
-#include "troupe/core/errors.hpp"
-#include "troupe/core/json.hpp"
-#include "troupe/core/report.hpp"
-#include "troupe/core/run_dir.hpp"
+#include "troupe/core/util/errors.hpp"
+#include "troupe/core/util/json.hpp"
+#include "troupe/core/report/report.hpp"
+#include "troupe/core/logging/run_dir.hpp"
 
 using namespace troupe::core;
 using troupe::test::read_text;

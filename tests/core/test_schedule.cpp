@@ -2,8 +2,8 @@
 
 #include <set>
 
-#include "troupe/core/errors.hpp"
-#include "troupe/core/schedule.hpp"
+#include "troupe/core/util/errors.hpp"
+#include "troupe/core/train/schedule.hpp"
 
 using namespace troupe::core;
 

@@ -5,8 +5,9 @@
 
 #include "temp_dir.hpp"
 #include "tfevents_reader.hpp"
-#include "troupe/core/sinks.hpp"
-#include "troupe/core/tfevents.hpp"
+#include "troupe/core/logging/sinks.hpp"
+#include "troupe/core/logging/tfevents.hpp"
+#include "troupe/core/util/crc32c.hpp"
 
 using namespace troupe;
 using namespace troupe::core;

@@ -9,7 +9,7 @@
 #include "deterministic_fixture.hpp"
 #include "temp_dir.hpp"
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/render.hpp"
+#include "troupe/core/trace/render.hpp"
 
 using namespace troupe;
 using namespace troupe::test;

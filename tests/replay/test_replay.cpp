@@ -15,8 +15,8 @@
 #include "troupe/actors/logger.hpp"
 #include "troupe/actors/replay.hpp"
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/schedule.hpp"
-#include "troupe/core/trace_format.hpp"
+#include "troupe/core/train/schedule.hpp"
+#include "troupe/core/trace/trace_format.hpp"
 
 using namespace troupe;
 using namespace troupe::test;

@@ -17,8 +17,8 @@
 #include "system_fixture.hpp"
 #include "temp_dir.hpp"
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/json.hpp"
-#include "troupe/core/trace_format.hpp"
+#include "troupe/core/util/json.hpp"
+#include "troupe/core/trace/trace_format.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 #ifndef TROUPE_GOLDEN_DIR

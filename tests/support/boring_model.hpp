@@ -9,8 +9,8 @@
 
 #include <torch/torch.h>
 
-#include "troupe/core/datasets.hpp"
-#include "troupe/core/model.hpp"
+#include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/model.hpp"
 
 namespace troupe::test {
 

@@ -4,7 +4,7 @@
 #include <caf/actor_system.hpp>
 
 #include "troupe/actors/tap.hpp"
-#include "troupe/core/callback.hpp"
+#include "troupe/core/train/callback.hpp"
 
 namespace troupe::actors {
 

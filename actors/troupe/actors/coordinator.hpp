@@ -10,10 +10,10 @@
 #include <caf/actor_system.hpp>
 
 #include "troupe/actors/fwd.hpp"
-#include "troupe/core/config.hpp"
-#include "troupe/core/datasets.hpp"
-#include "troupe/core/model.hpp"
-#include "troupe/core/schedule.hpp"
+#include "troupe/core/config/options.hpp"
+#include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/model.hpp"
+#include "troupe/core/train/schedule.hpp"
 
 namespace troupe::actors {
 

@@ -8,9 +8,9 @@
 #include <caf/actor_system.hpp>
 
 #include "troupe/actors/tap.hpp"
-#include "troupe/core/augment.hpp"
-#include "troupe/core/datasets.hpp"
-#include "troupe/core/schedule.hpp"
+#include "troupe/core/data/augment.hpp"
+#include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/schedule.hpp"
 
 namespace troupe::actors {
 

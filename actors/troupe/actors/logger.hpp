@@ -8,7 +8,7 @@
 #include <caf/actor_system.hpp>
 
 #include "troupe/actors/tap.hpp"
-#include "troupe/core/sinks.hpp"
+#include "troupe/core/logging/sinks.hpp"
 
 namespace troupe::actors {
 

@@ -9,7 +9,7 @@
 #include <caf/fwd.hpp>
 
 #include "troupe/actors/tap.hpp"
-#include "troupe/core/trace_format.hpp"
+#include "troupe/core/trace/trace_format.hpp"
 
 namespace troupe::actors {
 

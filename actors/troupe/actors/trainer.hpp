@@ -7,10 +7,10 @@
 #include <caf/fwd.hpp>
 
 #include "troupe/actors/fwd.hpp"
-#include "troupe/core/callback.hpp"
-#include "troupe/core/config.hpp"
-#include "troupe/core/datasets.hpp"
-#include "troupe/core/model.hpp"
+#include "troupe/core/train/callback.hpp"
+#include "troupe/core/config/options.hpp"
+#include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/model.hpp"
 #include "troupe/messages/step.hpp"
 
 namespace troupe {

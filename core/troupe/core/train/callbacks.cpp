@@ -1,0 +1,109 @@
+#include "troupe/core/train/callback.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace troupe::core {
+
+callback::~callback() = default;
+
+callback_effects callback::on_fit_start(const fit_start_event&) {
+  return {};
+}
+
+callback_effects callback::on_train_step_end(const train_step_end_event&) {
+  return {};
+}
+
+callback_effects callback::on_validation_end(const validation_end_event&) {
+  return {};
+}
+
+callback_effects callback::on_epoch_end(const epoch_end_event&) {
+  return {};
+}
+
+callback_effects callback::on_fit_end(const fit_end_event&) {
+  return {};
+}
+
+// -- early stopping ------------------------------------------------------------
+
+early_stopping::early_stopping(std::string monitor, int patience,
+                               double min_delta, bool maximize)
+  : monitor_(std::move(monitor)),
+    patience_(patience),
+    min_delta_(min_delta),
+    maximize_(maximize) {
+  // nop
+}
+
+std::string early_stopping::name() const {
+  return "early_stopping(" + monitor_ + ")";
+}
+
+callback_effects early_stopping::on_validation_end(const validation_end_event& e) {
+  callback_effects result;
+  for (const auto& m : e.metrics) {
+    if (m.name != monitor_)
+      continue;
+    bool better = !have_best_
+                  || (maximize_ ? m.value > best_ + min_delta_
+                                : m.value < best_ - min_delta_);
+    if (better && std::isfinite(m.value)) {
+      best_ = m.value;
+      have_best_ = true;
+      bad_ = 0;
+    } else if (++bad_ >= patience_) {
+      result.stop = true;
+      result.reason = fmt::format("{} did not improve on {} for {} "
+                                  "validations",
+                                  monitor_, best_, bad_);
+    }
+  }
+  return result;
+}
+
+// -- learning-rate monitor -------------------------------------------------------
+
+lr_monitor::lr_monitor(std::string optimizer) : metric_("lr-" + optimizer) {
+  // nop
+}
+
+std::string lr_monitor::name() const {
+  return "lr_monitor";
+}
+
+callback_effects lr_monitor::on_train_step_end(const train_step_end_event& e) {
+  callback_effects result;
+  if (e.log_step)
+    result.metrics.push_back({metric_, e.lr});
+  return result;
+}
+
+// -- EMA of a metric ---------------------------------------------------------------
+
+ema_metric::ema_metric(double alpha, std::string metric)
+  : alpha_(alpha), metric_(std::move(metric)) {
+  // nop
+}
+
+std::string ema_metric::name() const {
+  return "ema(" + metric_ + ")";
+}
+
+callback_effects ema_metric::on_train_step_end(const train_step_end_event& e) {
+  callback_effects result;
+  for (const auto& m : e.reduced) {
+    if (m.name != metric_)
+      continue;
+    value_ = started_ ? alpha_ * m.value + (1 - alpha_) * value_ : m.value;
+    started_ = true;
+  }
+  if (e.log_step && started_)
+    result.metrics.push_back({metric_ + "_ema", value_});
+  return result;
+}
+
+} // namespace troupe::core
