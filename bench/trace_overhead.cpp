@@ -26,9 +26,10 @@ namespace {
 using bench::clock_type;
 using bench::median;
 using bench::seconds_since;
+using troupe::core::trace_tensors;
 
 double run(const troupe::core::data_module& data, const std::string& dir,
-           std::vector<std::string> trace, const std::string& tensors) {
+           std::vector<std::string> trace, trace_tensors tensors) {
   troupe::core::trainer_options o;
   o.max_epochs = 2;
   o.replicas = 2;
@@ -66,10 +67,11 @@ int main(int argc, char** argv) {
   std::vector<double> digest_ratios;
   for (int64_t i = 0; i < pairs; ++i) {
     // A B A C: each traced run is compared with the untraced run before it.
-    auto a = run(data, (tmp / "plain").string(), {}, "full");
-    auto b = run(data, (tmp / "full").string(), {"all"}, "full");
-    auto a2 = run(data, (tmp / "plain").string(), {}, "full");
-    auto c = run(data, (tmp / "digest").string(), {"all"}, "digest");
+    auto a = run(data, (tmp / "plain").string(), {}, trace_tensors::full);
+    auto b = run(data, (tmp / "full").string(), {"all"}, trace_tensors::full);
+    auto a2 = run(data, (tmp / "plain").string(), {}, trace_tensors::full);
+    auto c = run(data, (tmp / "digest").string(), {"all"},
+                 trace_tensors::digest);
     full_ratios.push_back(b / a);
     digest_ratios.push_back(c / a2);
     fmt::print("pair {}: untraced {:.3f} s, --trace=all {:.3f} s (x{:.3f}); "

@@ -160,9 +160,7 @@ fit_report trainer::fit(const core::model_def& model,
     auto tap = tap_;
     if (!opts_.trace.empty()) {
       recorder = std::make_unique<actors::trace_recorder>(
-        sys, run_dir_ + "/trace", opts_.trace,
-        opts_.trace_tensors == "digest" ? core::trace_tensors::digest
-                                        : core::trace_tensors::full);
+        sys, run_dir_ + "/trace", opts_.trace, opts_.trace_tensors);
       auto record = recorder->tap();
       tap = [record, user = tap_](const std::string& actor,
                                   const caf::mailbox_element& x) {

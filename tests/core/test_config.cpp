@@ -1,7 +1,16 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <set>
+#include <type_traits>
+#include <utility>
+
+#include <fmt/format.h>
+
 #include "troupe/core/config/cli.hpp"
+#include "troupe/core/config/option_table.hpp"
 #include "troupe/core/util/errors.hpp"
+#include "troupe/core/util/json.hpp"
 
 using namespace troupe::core;
 
@@ -23,7 +32,246 @@ std::string rejected_field(std::vector<const char*> args) {
   return "";
 }
 
+/// Sets one option of `o` from `--flag=value`, as a launcher would.
+void parse_flag(trainer_options& o, const std::string& flag,
+                const std::string& value) {
+  arg_parser p("test", "test");
+  add_trainer_options(p, o);
+  auto arg = "--" + flag + "=" + value;
+  const char* args[] = {"test", arg.c_str()};
+  p.parse(2, args);
+}
+
+// -- counting the fields of trainer_options ----------------------------------
+
+/// Converts to a field of any type (unevaluated only): `T{any_field<I>{}...}`
+/// compiles while there are no more initialisers than fields.
+template <size_t I>
+struct any_field {
+  template <class T>
+  operator T&() const;
+};
+
+template <class T, class Indices, class = void>
+struct brace_initializable : std::false_type {};
+
+template <class T, size_t... I>
+struct brace_initializable<T, std::index_sequence<I...>,
+                           std::void_t<decltype(T{any_field<I>{}...})>>
+  : std::true_type {};
+
+/// How many fields the aggregate `T` has.
+template <class T, size_t N = 0>
+constexpr size_t field_count() {
+  if constexpr (brace_initializable<T, std::make_index_sequence<N + 1>>::value)
+    return field_count<T, N + 1>();
+  else
+    return N;
+}
+
+// -- a valid non-default value of each option, as its flag takes it ----------
+
+/// Candidate flag values for an option of this type; the test takes the
+/// first the option accepts that differs from its default.
+std::vector<std::string> samples(int64_t x) {
+  return {std::to_string(std::max<int64_t>(x, 0) + 3)};
+}
+
+std::vector<std::string> samples(uint64_t x) {
+  return {std::to_string(x + 3)};
+}
+
+std::vector<std::string> samples(double x) {
+  return {fmt::format("{}", x == 0 ? 0.5 : x / 2)};
+}
+
+std::vector<std::string> samples(bool x) {
+  return {x ? "false" : "true"};
+}
+
+std::vector<std::string> samples(const std::string&) {
+  return {"some/dir", "flip", "cuda:1"};
+}
+
+std::vector<std::string> samples(const std::vector<std::string>&) {
+  return {"csv,tensorboard", "logger,stepper"};
+}
+
+std::vector<std::string> samples(const std::map<std::string, reduction_spec>&) {
+  return {"train/loss=ema:0.5,train/acc=max"};
+}
+
+std::vector<std::string> samples(trace_tensors) {
+  return {"full", "digest"};
+}
+
+/// A config.json value written back as a flag value: strings unquoted,
+/// lists comma-joined, objects as KEY=VALUE,... (the words here need no
+/// escapes).
+std::string as_flag_value(const json_field& f) {
+  if (f.is_string || f.value.empty()
+      || (f.value.front() != '[' && f.value.front() != '{'))
+    return f.value;
+  if (f.value.front() == '{') {
+    std::string out;
+    for (const auto& x : parse_json_object(f.value))
+      out += (out.empty() ? "" : ",") + x.key + "=" + x.value;
+    return out;
+  }
+  std::string out;
+  for (char c : f.value.substr(1, f.value.size() - 2))
+    if (c != '"' && c != ' ')
+      out += c;
+  return out;
+}
+
 } // namespace
+
+TEST_CASE("every field of trainer_options is in the option table once",
+          "[core][config]") {
+  trainer_options o;
+  std::set<const void*> fields;
+  std::set<std::string> flags;
+  std::set<std::string> keys;
+  size_t entries = 0;
+  for_each_option(o, [&](const auto& info, auto& field) {
+    ++entries;
+    INFO("option " << entries << ": --" << info.flag);
+    fields.insert(&field);
+    REQUIRE(info.flag != nullptr);
+    REQUIRE(info.key != nullptr);
+    REQUIRE(info.help != nullptr);
+    std::string flag = info.flag;
+    std::string key = info.key;
+    CHECK(!flag.empty());
+    CHECK(!key.empty());
+    CHECK(!std::string{info.help}.empty());
+    CHECK(flag.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-")
+          == std::string::npos);
+    CHECK(key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_")
+          == std::string::npos);
+    CHECK(flags.insert(flag).second);
+    CHECK(keys.insert(key).second);
+  });
+  // A field added to trainer_options but not to the table fails here.
+  CHECK(entries == field_count<trainer_options>());
+  CHECK(fields.size() == entries);
+}
+
+TEST_CASE("every option is in --help, describe() and config.json, in order",
+          "[core][config]") {
+  trainer_options o;
+  arg_parser p("test", "test");
+  add_trainer_options(p, o);
+  auto help = p.help();
+  auto lines = describe(o);
+  auto json = parse_json_object(to_json(o));
+  size_t i = 0;
+  size_t help_at = 0;
+  for_each_option(o, [&](const auto& info, const auto&) {
+    INFO("--" << info.flag);
+    auto at = help.find(fmt::format("\n  --{} ", info.flag));
+    CHECK(at != std::string::npos);
+    CHECK(at >= help_at);
+    help_at = at;
+    REQUIRE(i < lines.size());
+    CHECK(lines[i].rfind(fmt::format("{:<19} = ", info.flag), 0) == 0);
+    REQUIRE(i < json.size());
+    CHECK(json[i].key == info.key);
+    ++i;
+  });
+  CHECK(lines.size() == i);
+  CHECK(json.size() == i);
+}
+
+TEST_CASE("each option round-trips flag, options, config.json, flag",
+          "[core][config]") {
+  const trainer_options defaults;
+  const auto default_json = parse_json_object(to_json(defaults));
+  for_each_option(defaults, [&](const auto& info, const auto& default_value) {
+    INFO("--" << info.flag);
+    // A value the option accepts and config.json tells from the default.
+    trainer_options set;
+    std::string chosen;
+    for (const auto& text : samples(default_value)) {
+      trainer_options o;
+      try {
+        parse_flag(o, info.flag, text);
+        validate(o);
+      } catch (const config_error&) {
+        continue;
+      }
+      if (to_json(o) != to_json(defaults)) {
+        set = o;
+        chosen = text;
+        break;
+      }
+    }
+    REQUIRE(!chosen.empty());
+    INFO("--" << info.flag << "=" << chosen);
+    // config.json shows the new value under the option's key, and nothing
+    // else moves.
+    auto json = parse_json_object(to_json(set));
+    REQUIRE(json.size() == default_json.size());
+    for (size_t i = 0; i < json.size(); ++i) {
+      CHECK(json[i].key == default_json[i].key);
+      if (json[i].key == info.key)
+        CHECK(json[i].value != default_json[i].value);
+      else
+        CHECK(json[i].value == default_json[i].value);
+    }
+    // Its config.json value, given back as the flag, sets the same options.
+    auto field = find_field(json, info.key);
+    REQUIRE(field != nullptr);
+    trainer_options again;
+    parse_flag(again, info.flag, as_flag_value(*field));
+    CHECK(to_json(again) == to_json(set));
+    CHECK(describe(again) == describe(set));
+  });
+}
+
+TEST_CASE("config.json of the defaults keeps its keys, order and format",
+          "[core][config]") {
+  // Offline rendering and the trainer (which appends the schedule) read
+  // this layout.
+  CHECK(to_json(trainer_options{})
+        == "{\"replicas\": 1, \"accumulate\": 1, \"batch_size\": 64, "
+           "\"lr\": 0.02, \"momentum\": 0.9, \"max_epochs\": 3, "
+           "\"max_steps\": -1, \"val_every_n_steps\": 0, "
+           "\"log_every_n_steps\": 50, \"reduce\": {}, \"seed\": 0, "
+           "\"shuffle\": true, \"run_dir\": \"\", \"overwrite\": false, "
+           "\"loggers\": [\"console\", \"csv\", \"jsonl\"], "
+           "\"report\": false, \"augment\": \"\", \"trace\": [], "
+           "\"trace_tensors\": \"full\", \"scheduler_threads\": 0, "
+           "\"export_params\": \"\", \"device\": \"cpu\", "
+           "\"eval_batch_size\": 1000, \"steps_ahead\": 2, "
+           "\"logger_credits\": 64, \"timeout\": 600}");
+}
+
+TEST_CASE("describe() prints every option, augment's empty value as none",
+          "[core][config]") {
+  trainer_options o;
+  o.trace_tensors = trace_tensors::digest;
+  auto lines = describe(o);
+  CHECK(std::find(lines.begin(), lines.end(), "augment             = none")
+        != lines.end());
+  CHECK(std::find(lines.begin(), lines.end(), "trace-tensors       = digest")
+        != lines.end());
+  CHECK(lines.back() == "timeout             = 600");
+}
+
+TEST_CASE("--trace-tensors takes the words full and digest",
+          "[core][config]") {
+  trainer_options o;
+  parse_flag(o, "trace-tensors", "digest");
+  CHECK(o.trace_tensors == trace_tensors::digest);
+  CHECK(to_json(o).find("\"trace_tensors\": \"digest\"") != std::string::npos);
+  parse_flag(o, "trace-tensors", "full");
+  CHECK(o.trace_tensors == trace_tensors::full);
+  CHECK_THROWS_WITH(parse_flag(o, "trace-tensors", "half"),
+                    "invalid --trace-tensors: expected full or digest, got "
+                    "'half'");
+}
 
 TEST_CASE("defaults are valid", "[core][config]") {
   CHECK(rejected_field({}) == "");
@@ -54,6 +302,14 @@ TEST_CASE("invalid values are rejected naming the field", "[core][config]") {
   CHECK(rejected_field({"--shuffle=maybe"}) == "shuffle");
   CHECK(rejected_field({"--no-such-option=1"}) == "no-such-option");
   CHECK(rejected_field({"--seed=-1"}) == "seed");
+  CHECK(rejected_field({"--val-every-n-steps=-1"}) == "val-every-n-steps");
+  CHECK(rejected_field({"--trace=everyone"}) == "trace");
+  CHECK(rejected_field({"--trace-tensors=half"}) == "trace-tensors");
+  CHECK(rejected_field({"--scheduler-threads=-1"}) == "scheduler-threads");
+  CHECK(rejected_field({"--eval-batch-size=0"}) == "eval-batch-size");
+  CHECK(rejected_field({"--steps-ahead=0"}) == "steps-ahead");
+  CHECK(rejected_field({"--logger-credits=0"}) == "logger-credits");
+  CHECK(rejected_field({"--timeout=0"}) == "timeout");
 }
 
 TEST_CASE("options parse in --name=value form", "[core][config]") {

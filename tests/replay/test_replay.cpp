@@ -285,7 +285,7 @@ TEST_CASE_METHOD(deterministic_fixture,
                  "[replay]") {
   temp_dir run;
   auto o = small_run(run.path(), {"aggregator", "logger"});
-  o.trace_tensors = "digest";
+  o.trace_tensors = core::trace_tensors::digest;
   trainer t{o};
   REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
                 small_data(train_samples))

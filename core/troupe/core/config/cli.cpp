@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "troupe/core/config/option_table.hpp"
 #include "troupe/core/util/errors.hpp"
 
 namespace troupe::core {
@@ -147,6 +148,19 @@ void arg_parser::add(const std::string& name, const std::string& help,
                       }});
 }
 
+void arg_parser::add(const std::string& name, const std::string& help,
+                     trace_tensors& dst) {
+  options_.push_back(
+    {name, help, [&dst] { return std::string{to_string(dst)}; },
+     [&dst, name](const std::string& v, bool has) {
+       need_value(name, has);
+       auto x = parse_trace_tensors(v);
+       if (!x)
+         throw config_error(name, "expected full or digest, got '" + v + "'");
+       dst = *x;
+     }});
+}
+
 bool arg_parser::parse(int argc, const char* const* argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -183,55 +197,9 @@ std::string arg_parser::help() const {
 }
 
 void add_trainer_options(arg_parser& p, trainer_options& o) {
-  p.add("replicas", "data-parallel replicas (one stepper each)", o.replicas);
-  p.add("accumulate", "micro-batches per replica per optimizer step",
-        o.accumulate);
-  p.add("batch-size", "samples per micro-batch (per replica)", o.batch_size);
-  p.add("lr", "SGD learning rate", o.lr);
-  p.add("momentum", "SGD momentum", o.momentum);
-  p.add("max-epochs", "epochs to train", o.max_epochs);
-  p.add("max-steps", "stop after this many optimizer steps (-1: no limit)",
-        o.max_steps);
-  p.add("val-every-n-steps", "validate every N steps (0: at epoch ends)",
-        o.val_every_n_steps);
-  p.add("log-every-n-steps", "write training metrics every N steps",
-        o.log_every_n_steps);
-  p.add("reduce",
-        "window reduction per metric, NAME=SPEC,... with SPEC one of mean, "
-        "sum, last, min, max, ema:ALPHA",
-        o.reduce);
-  p.add("seed", "seed of initialisation and data order", o.seed);
-  p.add("shuffle", "shuffle the training set each epoch (true/false)",
-        o.shuffle);
-  p.add("run-dir", "output directory (default runs/<launcher>/version_<N>)",
-        o.run_dir);
-  p.add("overwrite", "allow a run directory that already holds metrics",
-        o.overwrite);
-  p.add("loggers", "comma list of sinks: console, csv, jsonl, tensorboard", o.loggers);
-  p.add("report", "write <run-dir>/report.html at the end (true/false)",
-        o.report);
-  p.add("augment",
-        "training augmentation done by the loader: none, or rotate:D, "
-        "crop:P, flip joined by '+'",
-        o.augment);
-  p.add("trace",
-        "record inbound messages of these actors to <run-dir>/trace: "
-        "coordinator, logger, aggregator, loader, stepper, callback or all",
-        o.trace);
-  p.add("trace-tensors",
-        "how traces record gradients: full (by value, replayable) or digest "
-        "(shape, dtype, 64-bit digest)",
-        o.trace_tensors);
-  p.add("scheduler-threads", "actor system worker threads (0: one per core)",
-        o.scheduler_threads);
-  p.add("export-params",
-        "directory for params_init.pt and params_final.pt (torch::save)",
-        o.export_params);
-  p.add("device", "device of every replica (cpu)", o.device);
-  p.add("eval-batch-size", "samples per forward pass in evaluation",
-        o.eval_batch_size);
-  p.add("timeout", "seconds without progress before the fit fails",
-        o.timeout_seconds);
+  for_each_option(o, [&p](const auto& info, auto& value) {
+    p.add(info.flag, info.help, value);
+  });
 }
 
 } // namespace troupe::core

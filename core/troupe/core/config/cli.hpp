@@ -29,6 +29,9 @@ public:
   /// `NAME=SPEC[,NAME=SPEC...]`.
   void add(const std::string& name, const std::string& help,
            std::map<std::string, reduction_spec>& dst);
+  /// `full` or `digest`.
+  void add(const std::string& name, const std::string& help,
+           trace_tensors& dst);
 
   /// Parses `argv`; returns false when `--help` was given. Throws
   /// config_error naming the option for unknown options and bad values.
@@ -50,7 +53,8 @@ private:
   std::vector<option> options_;
 };
 
-/// Registers every trainer option under its documented name.
+/// Registers every trainer option of option_table.hpp under its flag, in
+/// the table's order.
 void add_trainer_options(arg_parser& parser, trainer_options& opts);
 
 } // namespace troupe::core

@@ -5,11 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "troupe/core/trace/trace_tensors.hpp"
 #include "troupe/core/train/reducers.hpp"
 
 namespace troupe::core {
 
-/// Everything a fit is configured by. Validated by `validate`.
+/// Everything a fit is configured by. Validated by `validate`. Each field's
+/// flag, config.json key, help line and accepted values are declared once,
+/// in option_table.hpp.
 struct trainer_options {
   /// Data-parallel replicas in this process (one stepper each).
   int64_t replicas = 1;
@@ -44,14 +47,14 @@ struct trainer_options {
   /// Write <run-dir>/report.html (charts, configuration, summary) at the end.
   bool report = false;
   /// Training-time augmentation done by the loader: "", or "rotate:D",
-  /// "crop:P", "flip" joined by '+' (see core/augment.hpp).
+  /// "crop:P", "flip" joined by '+' (see data/augment.hpp).
   std::string augment;
   /// Record the inbound messages of these actors (coordinator, logger,
   /// aggregator, loader, stepper, callback, or all) to <run-dir>/trace/.
   std::vector<std::string> trace;
-  /// How traces record gradient tensors: "full" (by value, replayable) or
-  /// "digest" (shape, dtype and a 64-bit digest: small and fast).
-  std::string trace_tensors = "full";
+  /// How traces record gradient tensors: full (by value, replayable) or
+  /// digest (shape, dtype and a 64-bit digest: small and fast).
+  core::trace_tensors trace_tensors = core::trace_tensors::full;
   /// Worker threads of the actor system; 0 = one per core.
   int64_t scheduler_threads = 0;
   /// Directory for params_init.pt / params_final.pt; empty = none.
@@ -71,13 +74,14 @@ struct trainer_options {
 /// The sink names `loggers` accepts.
 const std::vector<std::string>& known_loggers();
 
-/// Throws config_error naming the first invalid field.
+/// Throws config_error naming the flag of the first invalid field.
 void validate(const trainer_options& opts);
 
-/// The effective configuration as a JSON object.
+/// The effective configuration as a JSON object (config.json): one key per
+/// option, in the order of option_table.hpp.
 std::string to_json(const trainer_options& opts);
 
-/// One `name = value` line per field, for printing at start.
+/// One `flag = value` line per option, for printing at start.
 std::vector<std::string> describe(const trainer_options& opts);
 
 } // namespace troupe::core

@@ -133,10 +133,6 @@ const char* digested_message_type(const caf::message& x) {
   return nullptr;
 }
 
-const char* to_string(trace_tensors x) {
-  return x == trace_tensors::digest ? "digest" : "full";
-}
-
 trace_error::trace_error(const std::string& path, int64_t record,
                          uint64_t offset, const std::string& what)
   : std::runtime_error(

@@ -29,15 +29,11 @@
 #include <caf/fwd.hpp>
 #include <caf/message.hpp>
 
+#include "troupe/core/trace/trace_tensors.hpp"
+
 namespace troupe::core {
 
 constexpr uint32_t trace_version = 2;
-
-/// How tensors of gradients are recorded.
-enum class trace_tensors { full, digest };
-
-/// "full" or "digest".
-const char* to_string(trace_tensors x);
 
 /// How a record arrived.
 enum class trace_kind : uint8_t { async = 0, request = 1, response = 2 };
