@@ -19,12 +19,11 @@ struct aggregator_state {
   static inline const char* name = "aggregator";
 
   int32_t replicas = 1;
-  caf::actor coordinator;
+  summary_sink_actor coordinator;
   int64_t next_step = 1;
-  /// Contributions to `next_step`, by rank.
+  /// Contributions to `next_step`, by rank, and the requests to answer.
   std::vector<std::optional<contribution>> slots;
-  /// Where each rank's stepper lives (the sender of its contributions).
-  std::vector<caf::actor> steppers;
+  std::vector<caf::typed_response_promise<reduced_gradient>> answers;
   /// Evaluation shares by (kind, step), by rank.
   std::map<std::pair<int32_t, int64_t>,
            std::vector<std::optional<eval_contribution>>>
@@ -33,14 +32,15 @@ struct aggregator_state {
   core::reduce_buffers buffers;
 };
 
-using aggregator_actor = caf::stateful_actor<aggregator_state, tapped_actor>;
+using aggregator_impl = tapped_stateful<aggregator_actor, aggregator_state>;
 
-void fail(aggregator_actor* self, int64_t step, std::string what) {
-  self->send(self->state.coordinator,
-             actor_failure{"aggregator", step, std::move(what)});
+/// Reports to the coordinator; the request is answered with the error.
+caf::error fail(aggregator_impl* self, int64_t step, std::string what) {
+  self->send(self->state.coordinator, actor_failure{"aggregator", step, what});
+  return caf::make_error(caf::sec::runtime_error, std::move(what));
 }
 
-void reduce_step(aggregator_actor* self) {
+void reduce_step(aggregator_impl* self) {
   auto& st = self->state;
   std::vector<at::Tensor> grads;
   std::vector<metric_sums> outputs;
@@ -62,22 +62,24 @@ void reduce_step(aggregator_actor* self) {
                            tensor_payload{st.buffers.sum(grads)}};
   for (auto& s : st.slots)
     s.reset();
-  for (const auto& stepper : st.steppers)
-    self->send(stepper, reduced);
+  // Every stepper, in rank order.
+  for (auto& a : st.answers)
+    a.deliver(reduced);
   self->send(st.coordinator, std::move(summary));
   ++st.next_step;
 }
 
-caf::behavior aggregator(aggregator_actor* self, int32_t replicas,
-                         caf::actor coordinator, inbound_tap tap) {
+aggregator_actor::behavior_type
+aggregator(aggregator_impl* self, int32_t replicas,
+           summary_sink_actor coordinator, inbound_tap tap) {
   self->tap("aggregator", std::move(tap));
   auto& st = self->state;
   st.replicas = replicas;
   st.coordinator = std::move(coordinator);
   st.slots.resize(static_cast<size_t>(replicas));
-  st.steppers.resize(static_cast<size_t>(replicas));
+  st.answers.resize(static_cast<size_t>(replicas));
   return {
-    [=](contribution& c) {
+    [=](contribution& c) -> caf::result<reduced_gradient> {
       auto& st = self->state;
       if (c.rank < 0 || c.rank >= st.replicas)
         return fail(self, c.step,
@@ -94,26 +96,31 @@ caf::behavior aggregator(aggregator_actor* self, int32_t replicas,
                     fmt::format("duplicate contribution from rank {} for step "
                                 "{}",
                                 c.rank, c.step));
-      st.steppers[static_cast<size_t>(c.rank)]
-        = caf::actor_cast<caf::actor>(self->current_sender());
+      auto answer = self->make_response_promise<reduced_gradient>();
+      st.answers[static_cast<size_t>(c.rank)] = answer;
       slot = std::move(c);
       for (const auto& s : st.slots)
         if (!s)
-          return;
+          return answer;
       reduce_step(self);
+      return answer;
     },
     [=](eval_contribution& c) {
       auto& st = self->state;
-      if (c.rank < 0 || c.rank >= st.replicas)
-        return fail(self, c.step,
-                    fmt::format("evaluation from rank {} of {} replicas",
-                                c.rank, st.replicas));
+      if (c.rank < 0 || c.rank >= st.replicas) {
+        fail(self, c.step,
+             fmt::format("evaluation from rank {} of {} replicas", c.rank,
+                         st.replicas));
+        return;
+      }
       auto& slots = st.evals[{c.kind, c.step}];
       slots.resize(static_cast<size_t>(st.replicas));
       auto& slot = slots[static_cast<size_t>(c.rank)];
-      if (slot)
-        return fail(self, c.step,
-                    fmt::format("duplicate evaluation from rank {}", c.rank));
+      if (slot) {
+        fail(self, c.step,
+             fmt::format("duplicate evaluation from rank {}", c.rank));
+        return;
+      }
       slot = std::move(c);
       for (const auto& s : slots)
         if (!s)
@@ -135,8 +142,9 @@ caf::behavior aggregator(aggregator_actor* self, int32_t replicas,
 
 } // namespace
 
-caf::actor spawn_aggregator(caf::actor_system& sys, int32_t replicas,
-                            caf::actor coordinator, inbound_tap tap) {
+aggregator_actor spawn_aggregator(caf::actor_system& sys, int32_t replicas,
+                                  summary_sink_actor coordinator,
+                                  inbound_tap tap) {
   return sys.spawn(aggregator, replicas, std::move(coordinator), std::move(tap));
 }
 

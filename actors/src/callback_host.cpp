@@ -27,8 +27,9 @@ callback_effects guarded(const core::callback& cb, const char* event,
   }
 }
 
-caf::behavior callback_host(tapped_actor* self, core::callback_ptr cb,
-                            inbound_tap tap) {
+callback_actor::behavior_type
+callback_host(tapped<callback_actor::base>* self, core::callback_ptr cb,
+              inbound_tap tap) {
   self->tap("callback:" + cb->name(), std::move(tap));
   return {
     [cb](const fit_start_event& e) {
@@ -56,7 +57,7 @@ caf::behavior callback_host(tapped_actor* self, core::callback_ptr cb,
 
 } // namespace
 
-caf::actor spawn_callback_host(caf::actor_system& sys, core::callback_ptr cb,
+callback_actor spawn_callback_host(caf::actor_system& sys, core::callback_ptr cb,
                                inbound_tap tap) {
   return sys.spawn(callback_host, std::move(cb), std::move(tap));
 }

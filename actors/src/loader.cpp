@@ -18,7 +18,7 @@ struct loader_state {
   at::Tensor order;
 };
 
-using loader_actor = caf::stateful_actor<loader_state, tapped_actor>;
+using loader_impl = tapped_stateful<loader_actor, loader_state>;
 
 step_batch make_batch(loader_state& st, int64_t step, int32_t rank) {
   const auto& s = st.cfg.sched;
@@ -49,7 +49,7 @@ step_batch make_batch(loader_state& st, int64_t step, int32_t rank) {
   return b;
 }
 
-caf::behavior loader(loader_actor* self, loader_config cfg) {
+loader_actor::behavior_type loader(loader_impl* self, loader_config cfg) {
   self->state.cfg = std::move(cfg);
   self->tap("loader", self->state.cfg.tap);
   return {
@@ -72,7 +72,7 @@ caf::behavior loader(loader_actor* self, loader_config cfg) {
 
 } // namespace
 
-caf::actor spawn_loader(caf::actor_system& sys, loader_config cfg) {
+loader_actor spawn_loader(caf::actor_system& sys, loader_config cfg) {
   return sys.spawn(loader, std::move(cfg));
 }
 

@@ -30,12 +30,12 @@ struct logger_state {
   std::vector<std::string> sink_errors;
 };
 
-using logger_actor = caf::stateful_actor<logger_state, tapped_actor>;
+using logger_impl = tapped_stateful<logger_actor, logger_state>;
 
 /// Runs `f` on every live sink; a sink that throws is reported with its path
 /// and dropped, the others keep every record.
 template <class F>
-void each_sink(logger_actor* self, int64_t step, F f) {
+void each_sink(logger_impl* self, int64_t step, F f) {
   auto& st = self->state;
   for (auto i = st.live.begin(); i != st.live.end();) {
     try {
@@ -53,7 +53,7 @@ void each_sink(logger_actor* self, int64_t step, F f) {
   }
 }
 
-caf::behavior logger(logger_actor* self, logger_config cfg) {
+logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   self->tap("logger", st.cfg.tap);
@@ -145,7 +145,7 @@ caf::behavior logger(logger_actor* self, logger_config cfg) {
 
 } // namespace
 
-caf::actor spawn_logger(caf::actor_system& sys, logger_config cfg,
+logger_actor spawn_logger(caf::actor_system& sys, logger_config cfg,
                         bool detached) {
   if (detached)
     return sys.spawn<caf::detached>(logger, std::move(cfg));

@@ -32,9 +32,9 @@ struct stepper_state {
   std::deque<step_batch> queue;
 };
 
-using stepper_actor = caf::stateful_actor<stepper_state, tapped_actor>;
+using stepper_impl = tapped_stateful<stepper_actor, stepper_state>;
 
-void report(stepper_actor* self, int64_t step, std::string what) {
+void report(stepper_impl* self, int64_t step, std::string what) {
   auto& st = self->state;
   st.failed = true;
   st.queue.clear();
@@ -45,9 +45,11 @@ void add(metric_sums& xs, const std::string& name, double value, double n) {
   core::accumulate(xs, metric_sums{{name, value * n, n}});
 }
 
-/// Runs the micro-batches of one step; returns false after reporting a
-/// failure.
-bool run_step(stepper_actor* self, const step_batch& b) {
+void apply_reduced(stepper_impl* self, const reduced_gradient& r);
+
+/// Runs the micro-batches of one step and asks the aggregator with the
+/// contribution; returns false after reporting a failure.
+bool run_step(stepper_impl* self, const step_batch& b) {
   auto& st = self->state;
   const auto& s = st.cfg.sched;
   st.grads.zero();
@@ -100,11 +102,19 @@ bool run_step(stepper_actor* self, const step_batch& b) {
   auto& group = st.optimizer->param_groups().front();
   c.lr = static_cast<torch::optim::SGDOptions&>(group.options()).lr();
   c.grad.tensor = st.grads.buffer();
-  self->send(st.cfg.aggregator, std::move(c));
+  auto step = b.step;
+  self->request(st.cfg.aggregator, caf::infinite, std::move(c))
+    .then([=](reduced_gradient& r) { apply_reduced(self, r); },
+          [=](caf::error& err) {
+            if (!self->state.failed)
+              report(self, step,
+                     fmt::format("the aggregator did not reduce step {}: {}",
+                                 step, self->system().render(err)));
+          });
   return true;
 }
 
-void evaluate(stepper_actor* self, int32_t kind, int64_t step) {
+void evaluate(stepper_impl* self, int32_t kind, int64_t step) {
   auto& st = self->state;
   const auto& data = kind == static_cast<int32_t>(eval_kind::test)
                        ? st.cfg.data->test
@@ -139,7 +149,7 @@ void evaluate(stepper_actor* self, int32_t kind, int64_t step) {
   self->send(st.cfg.aggregator, std::move(ec));
 }
 
-void export_params(stepper_actor* self, const char* file) {
+void export_params(stepper_impl* self, const char* file) {
   auto& st = self->state;
   if (st.cfg.rank != 0 || st.cfg.export_dir.empty())
     return;
@@ -147,7 +157,7 @@ void export_params(stepper_actor* self, const char* file) {
   torch::save(st.cfg.module, st.cfg.export_dir + "/" + file);
 }
 
-void run_queued(stepper_actor* self) {
+void run_queued(stepper_impl* self) {
   auto& st = self->state;
   while (!st.failed && !st.awaiting_reduced && !st.queue.empty()) {
     auto b = std::move(st.queue.front());
@@ -164,7 +174,7 @@ void run_queued(stepper_actor* self) {
 }
 
 template <class F>
-void guard(stepper_actor* self, int64_t step, F f) {
+void guard(stepper_impl* self, int64_t step, F f) {
   if (self->state.failed)
     return;
   try {
@@ -174,7 +184,27 @@ void guard(stepper_actor* self, int64_t step, F f) {
   }
 }
 
-caf::behavior stepper(stepper_actor* self, stepper_config cfg) {
+/// Applies the reduced gradient of the step in progress, runs the scheduled
+/// validation, then the next queued step.
+void apply_reduced(stepper_impl* self, const reduced_gradient& r) {
+  guard(self, r.step, [&] {
+    auto& st = self->state;
+    if (!st.awaiting_reduced || r.step != st.next_step)
+      return report(self, r.step,
+                    fmt::format("unexpected reduced gradient for step {} (at "
+                                "step {})",
+                                r.step, st.next_step));
+    st.grads.assign(r.grad.tensor);
+    st.optimizer->step();
+    st.awaiting_reduced = false;
+    ++st.next_step;
+    if (st.cfg.sched.is_validation_step(r.step))
+      evaluate(self, static_cast<int32_t>(eval_kind::validation), r.step);
+    run_queued(self);
+  });
+}
+
+stepper_actor::behavior_type stepper(stepper_impl* self, stepper_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.id = fmt::format("stepper[{}]", st.cfg.rank);
@@ -197,23 +227,6 @@ caf::behavior stepper(stepper_actor* self, stepper_config cfg) {
         run_queued(self);
       });
     },
-    [=](const reduced_gradient& r) {
-      guard(self, r.step, [&] {
-        auto& st = self->state;
-        if (!st.awaiting_reduced || r.step != st.next_step)
-          return report(self, r.step,
-                        fmt::format("unexpected reduced gradient for step {} "
-                                    "(at step {})",
-                                    r.step, st.next_step));
-        st.grads.assign(r.grad.tensor);
-        st.optimizer->step();
-        st.awaiting_reduced = false;
-        ++st.next_step;
-        if (st.cfg.sched.is_validation_step(r.step))
-          evaluate(self, static_cast<int32_t>(eval_kind::validation), r.step);
-        run_queued(self);
-      });
-    },
     [=](const eval_request& r) {
       guard(self, r.step, [&] {
         if (r.kind == static_cast<int32_t>(eval_kind::test))
@@ -226,7 +239,7 @@ caf::behavior stepper(stepper_actor* self, stepper_config cfg) {
 
 } // namespace
 
-caf::actor spawn_stepper(caf::actor_system& sys, stepper_config cfg) {
+stepper_actor spawn_stepper(caf::actor_system& sys, stepper_config cfg) {
   return sys.spawn(stepper, std::move(cfg));
 }
 

@@ -169,9 +169,9 @@ fit_report trainer::fit(const core::model_def& model,
           user(actor, x);
       };
     }
-    auto hook = [this](const std::string& name, const caf::actor& a) {
+    auto hook = [this](const std::string& name, const auto& a) {
       if (on_spawn_)
-        on_spawn_(name, a);
+        on_spawn_(name, caf::actor_cast<caf::actor>(a));
     };
     actors::logger_config lc;
     lc.run_dir = run_dir_;
@@ -202,7 +202,7 @@ fit_report trainer::fit(const core::model_def& model,
                                    sched.steps_per_epoch, sched.total_steps,
                                    sched.train_size);
     cc.start_lines = std::move(lines);
-    cc.on_spawn = hook;
+    cc.on_spawn = on_spawn_;
     cc.tap = tap;
     auto coordinator = actors::spawn_coordinator(sys, std::move(cc));
     hook("coordinator", coordinator);

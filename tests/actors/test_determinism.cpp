@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <mutex>
+#include <set>
 
 #include "boring_model.hpp"
 #include "deterministic_fixture.hpp"
@@ -24,6 +26,12 @@ struct run_output {
   std::string csv;
   std::string jsonl;
   std::vector<at::Tensor> params;
+  /// The ranks in the order their contributions reached the aggregator,
+  /// step after step.
+  std::vector<int32_t> arrivals;
+  /// Steps whose gradients, summed in arrival order, differ in some bit from
+  /// the rank-ordered sum: where an arrival-order reduction would show.
+  int64_t order_sensitive_steps = 0;
 };
 
 /// The recording model with dropout drawn from the replica's generator and,
@@ -51,7 +59,7 @@ core::model_def noisy_model(std::shared_ptr<micro_log> log, int slow_rank = -1) 
   return model;
 }
 
-run_output run(int64_t threads, int64_t replicas = 2, int slow_rank = -1) {
+run_output run(int64_t threads, int64_t replicas = 3, int slow_rank = -1) {
   temp_dir dir;
   auto log = std::make_shared<micro_log>();
   core::trainer_options o;
@@ -67,13 +75,41 @@ run_output run(int64_t threads, int64_t replicas = 2, int slow_rank = -1) {
   o.run_dir = dir.path();
   trainer t{o};
   t.add_callback(std::make_shared<core::ema_metric>(0.3, "train/loss"));
+  // The contributions as the aggregator receives them (on its thread).
+  std::mutex mtx;
+  std::vector<contribution> arrived;
+  t.tap([&](const std::string& actor, const caf::mailbox_element& x) {
+    if (actor != "aggregator" || !x.content().match_elements<contribution>())
+      return;
+    auto c = x.content().get_as<contribution>(0);
+    c.grad.tensor = c.grad.tensor.clone();
+    std::lock_guard<std::mutex> guard{mtx};
+    arrived.push_back(std::move(c));
+  });
   auto report = t.fit(noisy_model(log, slow_rank), small_data(1000));
   REQUIRE(report.status == "completed");
   run_output out{read_text(dir / "metrics.csv"), read_text(dir / "metrics.jsonl"),
-                 {}};
+                 {}, {}, 0};
   for (const auto& m : log->modules)
     for (const auto& p : m->parameters())
       out.params.push_back(p.detach().clone());
+  auto n = static_cast<size_t>(replicas);
+  REQUIRE(arrived.size() == n * static_cast<size_t>(report.global_step));
+  for (size_t i = 0; i < arrived.size(); i += n) {
+    at::Tensor in_arrival;
+    std::vector<at::Tensor> by_rank(n);
+    for (size_t k = i; k < i + n; ++k) {
+      out.arrivals.push_back(arrived[k].rank);
+      const auto& g = arrived[k].grad.tensor;
+      in_arrival = in_arrival.defined() ? in_arrival + g : g.clone();
+      by_rank[static_cast<size_t>(arrived[k].rank)] = g;
+    }
+    auto in_rank = by_rank[0].clone();
+    for (size_t r = 1; r < n; ++r)
+      in_rank = in_rank + by_rank[r];
+    if (!in_arrival.equal(in_rank))
+      ++out.order_sensitive_steps;
+  }
   return out;
 }
 
@@ -93,22 +129,67 @@ TEST_CASE("two runs, 1 or 2 scheduler threads: identical outputs",
     CHECK(a.params[i].equal(b.params[i]));
     CHECK(b.params[i].equal(c.params[i]));
   }
-  // Both replicas of a run hold the same parameters.
-  auto half = a.params.size() / 2;
-  for (size_t i = 0; i < half; ++i)
-    CHECK(a.params[i].equal(a.params[half + i]));
+  // Every replica of a run holds the same parameters.
+  auto per_replica = a.params.size() / 3;
+  for (size_t i = 0; i < per_replica; ++i) {
+    CHECK(a.params[i].equal(a.params[per_replica + i]));
+    CHECK(a.params[i].equal(a.params[2 * per_replica + i]));
+  }
 }
 
 TEST_CASE("replicas arriving in another order: identical outputs",
           "[actors][determinism]") {
-  // Slowing replica 0 makes replica 1 reach the aggregator first, and the
-  // other way round; the rank-ordered reduction hides the difference.
-  auto a = run(2, 2, 0);
-  auto b = run(2, 2, 1);
+  // Slowing replica 0 makes the others reach the aggregator first, slowing
+  // replica 2 the other way round; the rank-ordered reduction hides the
+  // difference. Three replicas: two floats sum to the same bits in either
+  // order.
+  auto a = run(2, 3, 0);
+  auto b = run(2, 3, 2);
+  // The test can fail: the arrival orders differed, and summing in arrival
+  // order would have changed bits.
+  CHECK(a.arrivals != b.arrivals);
+  CHECK(a.order_sensitive_steps + b.order_sensitive_steps > 0);
   CHECK(a.csv == b.csv);
   CHECK(a.jsonl == b.jsonl);
+  REQUIRE(a.params.size() == b.params.size());
   for (size_t i = 0; i < a.params.size(); ++i)
     CHECK(a.params[i].equal(b.params[i]));
+}
+
+TEST_CASE("scheduler_threads reaches CAF", "[actors][determinism]") {
+  // With one scheduler thread every scheduled actor (all but the detached
+  // logger) handles its messages on the same thread.
+  auto threads_used = [](int64_t threads) {
+    temp_dir dir;
+    core::trainer_options o;
+    o.replicas = 2;
+    o.batch_size = 16;
+    o.max_epochs = 1;
+    o.scheduler_threads = threads;
+    o.loggers = {"csv"};
+    o.run_dir = dir.path();
+    trainer t{o};
+    size_t configured = 0;
+    t.configure([&](caf::actor_system_config& cfg) {
+      configured = caf::get_or(cfg, "scheduler.max-threads", size_t{0});
+    });
+    std::mutex mtx;
+    std::set<std::thread::id> ids;
+    t.tap([&](const std::string& actor, const caf::mailbox_element&) {
+      if (actor == "logger")
+        return;
+      std::lock_guard<std::mutex> guard{mtx};
+      ids.insert(std::this_thread::get_id());
+    });
+    REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
+                  small_data(512))
+              .status
+            == "completed");
+    CHECK(configured == static_cast<size_t>(threads));
+    return ids.size();
+  };
+  CHECK(threads_used(1) == 1);
+  threads_used(3); // checks the configured count
 }
 
 TEST_CASE("another seed gives other metrics", "[actors][determinism]") {
@@ -135,17 +216,21 @@ TEST_CASE("another seed gives other metrics", "[actors][determinism]") {
 
 namespace {
 
-/// A stand-in stepper: forwards contributions the test hands it to the
-/// aggregator (so the aggregator answers it) and keeps what comes back.
+/// A stand-in stepper: asks the aggregator with the contributions the test
+/// hands it and keeps what the aggregator answers.
 struct fake_stepper_state {
   std::vector<reduced_gradient> received;
 };
 
 caf::behavior fake_stepper(caf::stateful_actor<fake_stepper_state>* self,
-                           caf::actor aggregator) {
+                           actors::aggregator_actor aggregator) {
   return {
-    [=](contribution& c) { self->send(aggregator, std::move(c)); },
-    [=](reduced_gradient& r) { self->state.received.push_back(std::move(r)); },
+    [=](contribution& c) {
+      self->request(aggregator, caf::infinite, std::move(c))
+        .then([=](reduced_gradient& r) {
+          self->state.received.push_back(std::move(r));
+        });
+    },
   };
 }
 
@@ -177,7 +262,8 @@ TEST_CASE_METHOD(deterministic_fixture,
   std::vector<step_summary> summaries;
   do {
     auto sink = sys.spawn(collector);
-    auto agg = actors::spawn_aggregator(sys, replicas, sink);
+    auto agg = actors::spawn_aggregator(
+      sys, replicas, caf::actor_cast<actors::summary_sink_actor>(sink));
     std::vector<caf::actor> steppers;
     for (int r = 0; r < replicas; ++r)
       steppers.push_back(sys.spawn(fake_stepper, agg));

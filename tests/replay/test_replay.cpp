@@ -164,7 +164,8 @@ TEST_CASE_METHOD(deterministic_fixture,
   temp_dir run;
   record(run.path(), {"aggregator", "coordinator"});
   actors::replay_session replay{sys};
-  auto agg = actors::spawn_aggregator(sys, 2, replay.harness());
+  auto agg = actors::spawn_aggregator(
+    sys, 2, replay.harness_as<actors::summary_sink_actor>());
   auto out = replay.run(agg, run / "trace/aggregator.trace");
   std::vector<step_summary> replayed;
   size_t gradients = 0;
@@ -204,12 +205,14 @@ TEST_CASE_METHOD(deterministic_fixture,
   actors::coordinator_config cc;
   cc.options = small_run(run.path(), {});
   cc.sched = core::schedule::make(cc.options, train_samples);
-  cc.logger = replay.peer("logger");
-  cc.callbacks = {{ema->name(), replay.peer("callback")}};
+  cc.logger = replay.peer_as<actors::logger_actor>("logger");
+  cc.callbacks = {
+    {ema->name(), replay.peer_as<actors::callback_actor>("callback")}};
   cc.pipeline = actors::pipeline_handles{
-    replay.peer("loader"),
-    replay.peer("aggregator"),
-    {replay.peer("stepper[0]"), replay.peer("stepper[1]")}};
+    replay.peer_as<actors::loader_actor>("loader"),
+    replay.peer_as<actors::aggregator_actor>("aggregator"),
+    {replay.peer_as<actors::stepper_actor>("stepper[0]"),
+     replay.peer_as<actors::stepper_actor>("stepper[1]")}};
   // The start record carries the configuration text the trainer built;
   // the coordinator passes it through.
   auto recorded_logger = from_trace(sys, trace("logger.trace"), all);
@@ -270,11 +273,12 @@ TEST_CASE_METHOD(deterministic_fixture,
   cc.options = small_run(run.path(), {});
   cc.options.log_every_n_steps = 8;
   cc.sched = core::schedule::make(cc.options, train_samples);
-  cc.logger = replay.peer("logger");
+  cc.logger = replay.peer_as<actors::logger_actor>("logger");
   cc.pipeline = actors::pipeline_handles{
-    replay.peer("loader"),
-    replay.peer("aggregator"),
-    {replay.peer("stepper[0]"), replay.peer("stepper[1]")}};
+    replay.peer_as<actors::loader_actor>("loader"),
+    replay.peer_as<actors::aggregator_actor>("aggregator"),
+    {replay.peer_as<actors::stepper_actor>("stepper[0]"),
+     replay.peer_as<actors::stepper_actor>("stepper[1]")}};
   auto coordinator = actors::spawn_coordinator(sys, std::move(cc));
   auto out = replay.run(coordinator, run / "trace/coordinator.trace");
   CHECK(out.unmatched_responses + out.unanswered_requests > 0);
@@ -292,7 +296,8 @@ TEST_CASE_METHOD(deterministic_fixture,
             .status
           == "completed");
   actors::replay_session replay{sys};
-  auto agg = actors::spawn_aggregator(sys, 2, replay.harness());
+  auto agg = actors::spawn_aggregator(
+    sys, 2, replay.harness_as<actors::summary_sink_actor>());
   auto path = run / "trace/aggregator.trace";
   CHECK_THROWS_WITH(replay.run(agg, path),
                     Catch::Contains(path) && Catch::Contains("record 0")

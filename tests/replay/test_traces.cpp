@@ -113,7 +113,8 @@ std::vector<std::string> order_of(caf::actor_system& sys,
 }
 
 /// Compares with the golden file; on a difference, a readable diff of the
-/// first differing lines. TROUPE_UPDATE_GOLDEN=1 rewrites the file.
+/// first differing lines. TROUPE_UPDATE_GOLDEN=1 rewrites the file and fails,
+/// so that the new file is reviewed before it counts.
 void check_golden(const std::vector<std::string>& lines,
                   const std::string& name) {
   auto path = std::string{TROUPE_GOLDEN_DIR} + "/" + name;
@@ -123,8 +124,10 @@ void check_golden(const std::vector<std::string>& lines,
   if (const char* upd = std::getenv("TROUPE_UPDATE_GOLDEN");
       upd != nullptr && std::string{upd} == "1") {
     std::ofstream(path) << text;
-    WARN("rewrote " << path);
-    return;
+    // Never a silent pass: the new file is for a person to review.
+    FAIL("TROUPE_UPDATE_GOLDEN=1: rewrote " << path
+         << "; review the diff (git diff tests/replay/golden), commit it if "
+            "the change is intended, and rerun without the variable");
   }
   std::vector<std::string> golden;
   {

@@ -6,9 +6,9 @@
 #include <utility>
 #include <vector>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "troupe/actors/actors.hpp"
 #include "troupe/actors/fwd.hpp"
 #include "troupe/core/config/options.hpp"
 #include "troupe/core/data/datasets.hpp"
@@ -20,9 +20,9 @@ namespace troupe::actors {
 /// The actors a coordinator drives. Normally it spawns them itself; a
 /// replay (or a test) hands in stand-ins instead.
 struct pipeline_handles {
-  caf::actor loader;
-  caf::actor aggregator;
-  std::vector<caf::actor> steppers; ///< one per replica, by rank
+  loader_actor loader;
+  aggregator_actor aggregator;
+  std::vector<stepper_actor> steppers; ///< one per replica, by rank
 };
 
 struct coordinator_config {
@@ -32,9 +32,9 @@ struct coordinator_config {
   /// One module per replica, already bit-identical.
   std::vector<std::shared_ptr<torch::nn::Module>> replicas;
   std::shared_ptr<const core::data_module> data;
-  caf::actor logger;
+  logger_actor logger;
   /// Callback hosts with the callbacks' names, in the order effects apply.
-  std::vector<std::pair<std::string, caf::actor>> callbacks;
+  std::vector<std::pair<std::string, callback_actor>> callbacks;
   /// For config.json and the start lines of the console.
   std::string config_json;
   std::vector<std::string> start_lines;
@@ -52,6 +52,7 @@ struct coordinator_config {
 /// the step clock, reduces training metrics over logging windows, sends
 /// events to the callbacks and ordered log batches to the logger. Answers
 /// `start_atom` with the `fit_report` once the fit ended.
-caf::actor spawn_coordinator(caf::actor_system& sys, coordinator_config cfg);
+coordinator_actor spawn_coordinator(caf::actor_system& sys,
+                                    coordinator_config cfg);
 
 } // namespace troupe::actors

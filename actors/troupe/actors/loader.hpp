@@ -4,9 +4,9 @@
 #include <memory>
 #include <vector>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "troupe/actors/actors.hpp"
 #include "troupe/actors/tap.hpp"
 #include "troupe/core/data/augment.hpp"
 #include "troupe/core/data/datasets.hpp"
@@ -22,7 +22,7 @@ struct loader_config {
   /// Applied to every training micro-batch (core/augment.hpp).
   core::augment_spec augment;
   /// One stepper per rank, in rank order.
-  std::vector<caf::actor> steppers;
+  std::vector<stepper_actor> steppers;
   inbound_tap tap;
 };
 
@@ -31,6 +31,6 @@ struct loader_config {
 /// function of (seed, epoch), augmentation of (seed, epoch, step, rank,
 /// micro-batch, sample); prefetch is bounded by the permits. The loader
 /// works on its own while the steppers compute: its cost overlaps theirs.
-caf::actor spawn_loader(caf::actor_system& sys, loader_config cfg);
+loader_actor spawn_loader(caf::actor_system& sys, loader_config cfg);
 
 } // namespace troupe::actors

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "troupe/actors/actors.hpp"
 #include "troupe/actors/tap.hpp"
 #include "troupe/core/logging/sinks.hpp"
 
@@ -31,7 +31,7 @@ struct logger_config {
 /// summary.json atomically, then report.html when asked; answers with the
 /// report, last values filled). A
 /// sink that throws is reported once and dropped; the others keep going.
-caf::actor spawn_logger(caf::actor_system& sys, logger_config cfg,
+logger_actor spawn_logger(caf::actor_system& sys, logger_config cfg,
                         bool detached = true);
 
 } // namespace troupe::actors

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/fwd.hpp>
 #include <caf/message.hpp>
 
@@ -67,12 +68,31 @@ public:
   /// The same name gives the same actor.
   caf::actor peer(const std::string& name);
 
+  /// The harness and a stand-in as typed handles, for an actor whose peers
+  /// have one of the interfaces of actors.hpp (unchecked: the stand-ins
+  /// collect whatever they receive).
+  template <class Handle>
+  Handle harness_as() const {
+    return caf::actor_cast<Handle>(harness_);
+  }
+
+  template <class Handle>
+  Handle peer_as(const std::string& name) {
+    return caf::actor_cast<Handle>(peer(name));
+  }
+
   /// Replays every record of `trace_path` into `target`, running the
   /// scheduler after each, then stops `target`. Throws
   /// std::invalid_argument when the trace holds tensor digests where the
   /// target would compute with values (a `--trace-tensors=digest` trace of
   /// an aggregator or stepper), and core::trace_error on a corrupt trace.
   replay_output run(const caf::actor& target, const std::string& trace_path);
+
+  /// The same for a typed actor.
+  template <class Handle>
+  replay_output run(const Handle& target, const std::string& trace_path) {
+    return run(caf::actor_cast<caf::actor>(target), trace_path);
+  }
 
   struct state;
 

@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "troupe/actors/actors.hpp"
 #include "troupe/actors/tap.hpp"
 #include "troupe/core/data/datasets.hpp"
 #include "troupe/core/train/model.hpp"
@@ -30,18 +30,19 @@ struct stepper_config {
   int64_t eval_batch_size = 1000;
   /// Rank 0 writes params_init.pt / params_final.pt here when not empty.
   std::string export_dir;
-  caf::actor aggregator;
-  caf::actor coordinator;
+  aggregator_actor aggregator;
+  failure_sink_actor coordinator;
   inbound_tap tap;
 };
 
 /// Spawns the stepper of one replica. It owns the replica's module, its SGD
 /// optimizer and one flat gradient buffer. Per `step_batch` it runs the
-/// micro-batches (loss weighted by samples / global batch), sends its
-/// `contribution`, waits for the `reduced_gradient`, applies it, and runs
+/// micro-batches (loss weighted by samples / global batch), asks the
+/// aggregator with its `contribution`, applies the `reduced_gradient` it
+/// answers, and runs
 /// the scheduled validation on its shard. An `eval_request` for the test
 /// set writes params_final.pt (rank 0) and evaluates. Non-finite losses and
 /// exceptions become an `actor_failure` naming step and replica.
-caf::actor spawn_stepper(caf::actor_system& sys, stepper_config cfg);
+stepper_actor spawn_stepper(caf::actor_system& sys, stepper_config cfg);
 
 } // namespace troupe::actors

@@ -1,15 +1,16 @@
 #include "troupe/core/trace/render.hpp"
 
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include <caf/all.hpp>
+#include <caf/message.hpp>
 #include <fmt/format.h>
 
 #include "troupe/core/util/errors.hpp"
 #include "troupe/core/util/json.hpp"
-#include "troupe/core/train/metric_book.hpp"
+#include "troupe/core/train/fit_loop.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/logging/sinks.hpp"
 #include "troupe/core/trace/trace_format.hpp"
@@ -48,11 +49,16 @@ int64_t render_metrics(caf::actor_system& sys, const render_options& opts) {
   } catch (const std::exception& e) {
     throw data_error(config_path, e.what());
   }
-  auto steps_per_epoch = config_int(cfg, config_path, "steps_per_epoch");
-  auto total_steps = config_int(cfg, config_path, "total_steps");
+  // The recorded run's schedule, with the rendering's logging rule.
+  schedule sched;
+  sched.steps_per_epoch = config_int(cfg, config_path, "steps_per_epoch");
+  sched.total_steps = config_int(cfg, config_path, "total_steps");
+  sched.max_epochs = config_int(cfg, config_path, "max_epochs");
+  sched.val_every = config_int(cfg, config_path, "val_every_n_steps");
+  sched.log_every = opts.log_every_n_steps;
   // What the coordinator received: step summaries, validation and test.
   std::map<int64_t, step_summary> steps;
-  std::map<int64_t, metric_sums> validation;
+  std::map<int64_t, eval_summary> validation;
   std::optional<eval_summary> test;
   trace_reader reader{sys, opts.run_dir + "/trace/coordinator.trace"};
   trace_entry e;
@@ -65,7 +71,7 @@ int64_t render_metrics(caf::actor_system& sys, const render_options& opts) {
       if (x.kind == static_cast<int32_t>(eval_kind::test))
         test = x;
       else
-        validation.emplace(x.step, x.reduced);
+        validation.emplace(x.step, x);
     }
   }
   if (steps.empty())
@@ -75,30 +81,60 @@ int64_t render_metrics(caf::actor_system& sys, const render_options& opts) {
   std::vector<std::unique_ptr<sink>> sinks;
   for (const auto& l : opts.loggers)
     sinks.push_back(make_sink(l, opts.out_dir));
-  auto write = [&](int64_t step, int64_t epoch, const metric_values& ms) {
-    if (ms.empty())
-      return;
-    for (auto& s : sinks) {
-      s->write(step, epoch, ms);
-      s->flush();
-    }
-  };
-  metric_book book{opts.reduce, opts.log_every_n_steps};
   int64_t last = steps.rbegin()->first;
   int64_t expected = 1;
-  for (const auto& [step, summary] : steps) {
-    if (step != expected)
+  for (const auto& entry : steps) {
+    if (entry.first != expected)
       throw data_error(opts.run_dir + "/trace/coordinator.trace",
                        fmt::format("no summary for step {}", expected));
     ++expected;
-    auto v = validation.find(step);
-    bool epoch_end = step % steps_per_epoch == 0 || step == total_steps;
-    auto log = book.add_step(summary, v != validation.end() ? &v->second : nullptr,
-                             epoch_end);
-    write(step, (step - 1) / steps_per_epoch, log.records);
   }
-  if (test)
-    write(last, (last - 1) / steps_per_epoch, metric_book::test(test->reduced));
+  // The live run's fit loop, without callbacks, fed what the coordinator
+  // received; its log batches go to the sinks.
+  fit_loop_config lc;
+  lc.sched = sched;
+  lc.reduce = opts.reduce;
+  fit_loop loop{lc};
+  std::deque<fit_command> todo;
+  auto drive = [&](fit_commands cmds) {
+    todo.insert(todo.end(), std::make_move_iterator(cmds.begin()),
+                std::make_move_iterator(cmds.end()));
+    while (!todo.empty()) {
+      auto cmd = std::move(todo.front());
+      todo.pop_front();
+      fit_commands more;
+      if (auto* x = std::get_if<send_log>(&cmd)) {
+        if (!x->batch.metrics.empty())
+          for (auto& s : sinks) {
+            s->write(x->batch.step, x->batch.epoch, x->batch.metrics);
+            s->flush();
+          }
+        more = loop.logged();
+      } else if (std::holds_alternative<run_test>(cmd) && test) {
+        more = loop.eval_arrived(*test);
+      }
+      todo.insert(todo.end(), std::make_move_iterator(more.begin()),
+                  std::make_move_iterator(more.end()));
+    }
+  };
+  drive(loop.start());
+  if (last < sched.total_steps)
+    drive(loop.stop_at(last, "the recorded run ended here"));
+  for (auto& [step, summary] : steps) {
+    auto v = validation.find(step);
+    if (v != validation.end())
+      drive(loop.eval_arrived(std::move(v->second)));
+    drive(loop.step_arrived(std::move(summary)));
+  }
+  // The live run could not have gone on past a validation it never got, nor
+  // past replicas that diverged; neither can the rendering.
+  if (loop.state().acked < last)
+    throw data_error(opts.run_dir + "/trace/coordinator.trace",
+                     fmt::format("step {} cannot be rendered: {}",
+                                 loop.state().acked + 1,
+                                 loop.state().error.empty()
+                                   ? "its validation is missing"
+                                   : loop.state().error));
   for (auto& s : sinks)
     s->close();
   return last;

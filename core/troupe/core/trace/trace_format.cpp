@@ -5,7 +5,12 @@
 #include <cstring>
 #include <memory>
 
-#include <caf/all.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/message.hpp>
+#include <caf/type_id.hpp>
 #include <fmt/format.h>
 
 #include "troupe/core/util/errors.hpp"

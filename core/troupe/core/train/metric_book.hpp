@@ -31,6 +31,8 @@ struct step_log {
 
 class metric_book {
 public:
+  metric_book() = default;
+
   metric_book(std::map<std::string, reduction_spec> reduce, int64_t log_every);
 
   /// Adds optimizer step `s`; `validation` holds the reduced validation sums
@@ -41,10 +43,17 @@ public:
   /// The `test/...` records of the final evaluation.
   static metric_values test(const metric_sums& reduced);
 
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f,
+                                                 metric_book& x) {
+    return f(caf::meta::type_name("metric_book"), x.windows_, x.epoch_sums_,
+             x.log_every_);
+  }
+
 private:
   metric_windows windows_;
   metric_sums epoch_sums_;
-  int64_t log_every_;
+  int64_t log_every_ = 1;
 };
 
 } // namespace troupe::core

@@ -3,6 +3,7 @@
 // Metric reduction: over micro-batches and replicas within one optimizer step
 // (sample-weighted sums, rank order), and over the steps of a logging window.
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,6 +21,11 @@ struct reduction_spec {
 };
 
 bool operator==(const reduction_spec& x, const reduction_spec& y);
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reduction_spec& x) {
+  return f(caf::meta::type_name("reduction_spec"), x.kind, x.alpha);
+}
 
 /// Parses `mean`, `sum`, `last`, `min`, `max` or `ema:ALPHA`; throws
 /// config_error naming `field`.
@@ -60,9 +66,16 @@ public:
 
   void reset();
 
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f,
+                                                 window_reducer& x) {
+    return f(caf::meta::type_name("window_reducer"), x.spec_, x.steps_, x.sum_,
+             x.weight_, x.acc_, x.ema_started_);
+  }
+
 private:
   reduction_spec spec_;
-  long steps_ = 0;
+  int64_t steps_ = 0;
   double sum_ = 0;
   double weight_ = 0;
   double acc_ = 0; ///< sum, last, min, max or ema
@@ -82,6 +95,13 @@ public:
   /// The window values of every metric seen since the last flush, then a
   /// new window starts.
   metric_values flush();
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f,
+                                                 metric_windows& x) {
+    return f(caf::meta::type_name("metric_windows"), x.specs_, x.order_,
+             x.windows_);
+  }
 
 private:
   std::map<std::string, reduction_spec> specs_;

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include <caf/meta/type_name.hpp>
+
 #include "troupe/core/config/options.hpp"
 
 namespace troupe::core {
@@ -42,5 +44,13 @@ struct schedule {
   /// [(k-1)G, kG); within it, rank r takes the r-th contiguous slice.
   int64_t first_sample(int64_t step, int64_t rank, int64_t micro) const;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, schedule& x) {
+  return f(caf::meta::type_name("schedule"), x.replicas, x.accumulate,
+           x.batch_size, x.global_batch, x.train_size, x.steps_per_epoch,
+           x.dropped_per_epoch, x.max_epochs, x.total_steps, x.val_every,
+           x.log_every);
+}
 
 } // namespace troupe::core

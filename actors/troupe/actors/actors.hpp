@@ -1,0 +1,94 @@
+#pragma once
+
+// Every role of a fit as a typed actor interface, declared once: the
+// protocol is something the compiler checks. Each handler says who sends it
+// and what it answers. Shared protocols are composed with `extend_with`.
+//
+//  loader ──step_batch──▶ stepper[r] ──contribution (request)──▶ aggregator
+//                            ▲                                      │
+//                            └──────reduced_gradient (its answer)───┤
+//                                                                   ▼
+//  callback ◀──events (requests)── coordinator ◀──step_summary, eval_summary
+//     └─────callback_effects──────▶    │
+//                                      └──log_* (requests)──▶ logger
+
+#include <cstdint>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "troupe/messages/type_ids.hpp"
+
+namespace troupe::actors {
+
+// -- the coordinator's client side -----------------------------------------------
+
+/// Where any pipeline actor reports what ends the fit (the coordinator).
+using failure_sink_actor = caf::typed_actor<
+  /// From the loader, a stepper or the aggregator: an error naming the actor
+  /// and the step. The coordinator fails the fit with it.
+  caf::reacts_to<actor_failure>>;
+
+/// The coordinator as the aggregator sees it.
+using summary_sink_actor = failure_sink_actor::extend<
+  /// From the aggregator: optimizer step `step` reduced over every replica.
+  caf::reacts_to<step_summary>,
+  /// From the aggregator: a validation or the test evaluation, reduced.
+  caf::reacts_to<eval_summary>>;
+
+// -- roles --------------------------------------------------------------------------
+
+/// The loader: produces the micro-batches of permitted steps.
+using loader_actor = caf::typed_actor<
+  /// From the coordinator: produce every step up to `last_step`, for every
+  /// rank, in step order.
+  caf::reacts_to<step_permit>>;
+
+/// A stepper: one model replica and its optimizer.
+using stepper_actor = caf::typed_actor<
+  /// From the loader: the micro-batches of one step for this rank. The
+  /// stepper runs them and asks the aggregator with its contribution.
+  caf::reacts_to<step_batch>,
+  /// From the coordinator: run the test evaluation after the last step.
+  caf::reacts_to<eval_request>>;
+
+/// The aggregator: reduces every replica's contribution in rank order.
+using aggregator_actor = caf::typed_actor<
+  /// From stepper[r]: its gradient and metric sums of one step. Answered,
+  /// once every rank's contribution arrived, with the rank-ordered sum (to
+  /// every stepper, in rank order); then the step's summary goes to the
+  /// coordinator.
+  caf::replies_to<contribution>::with<reduced_gradient>,
+  /// From stepper[r]: its share of a validation or test evaluation; the
+  /// reduced `eval_summary` goes to the coordinator.
+  caf::reacts_to<eval_contribution>>;
+
+/// A callback host: one callback, private state, answers events only.
+using callback_actor = caf::typed_actor<
+  /// From the coordinator, each answered with the callback's effects
+  /// (metrics to log at the event's step, a stop request; `error` set when
+  /// the callback threw). The order of events: messages/callbacks.hpp.
+  caf::replies_to<fit_start_event>::with<callback_effects>,
+  caf::replies_to<train_step_end_event>::with<callback_effects>,
+  caf::replies_to<validation_end_event>::with<callback_effects>,
+  caf::replies_to<epoch_end_event>::with<callback_effects>,
+  caf::replies_to<fit_end_event>::with<callback_effects>>;
+
+/// The logger: the only writer of sinks; its one client is the coordinator.
+using logger_actor = caf::typed_actor<
+  /// First: writes config.json and starts the sinks; answers true.
+  caf::replies_to<log_start>::with<bool>,
+  /// The records of one step, in order; answers the step (a credit).
+  caf::replies_to<log_batch>::with<int64_t>,
+  /// Last: closes the sinks, writes summary.json (and report.html); answers
+  /// the report with the last value of every metric.
+  caf::replies_to<log_finish>::with<fit_report>>;
+
+/// The coordinator: the single sequencer and supervisor.
+using coordinator_actor = summary_sink_actor::extend<
+  /// From the trainer: run the fit; answered with its report at the end.
+  caf::replies_to<start_atom>::with<fit_report>,
+  /// From itself (the watchdog timer), with the progress count it saw.
+  caf::reacts_to<watchdog_atom, uint64_t>>;
+
+} // namespace troupe::actors

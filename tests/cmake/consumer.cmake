@@ -1,0 +1,21 @@
+# Builds and runs a consumer project: configure, build the `consumer` target
+# (and only what it links) with JOBS parallel jobs, run it.
+#   cmake -DSOURCE=... -DBINARY=... -DGENERATOR=... -DJOBS=N -DCOMPILER=...
+#         [-DOPTIONS=-DX=Y;...] -P consumer.cmake
+foreach(v SOURCE BINARY GENERATOR JOBS COMPILER)
+  if(NOT DEFINED ${v})
+    message(FATAL_ERROR "consumer.cmake: -D${v}=... is required")
+  endif()
+endforeach()
+
+function(step)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "consumer.cmake: '${ARGN}' failed (${rc})")
+  endif()
+endfunction()
+
+step(${CMAKE_COMMAND} -S ${SOURCE} -B ${BINARY} -G ${GENERATOR}
+     -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=${COMPILER} ${OPTIONS})
+step(${CMAKE_COMMAND} --build ${BINARY} --target consumer --parallel ${JOBS})
+step(${BINARY}/consumer)
