@@ -132,7 +132,7 @@ inline timed_fit troupe_fit(const troupe::core::data_module& data,
   timed_fit out;
   out.report = t.fit(troupe::core::mlp_classifier({784, 256, 10}), data);
   out.seconds = seconds_since(t0);
-  if (out.report.status != "completed")
+  if (out.report.status != troupe::fit_status::completed)
     throw std::runtime_error("troupe run failed: " + out.report.error);
   return out;
 }

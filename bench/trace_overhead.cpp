@@ -43,7 +43,7 @@ double run(const troupe::core::data_module& data, const std::string& dir,
   auto t0 = clock_type::now();
   auto r = t.fit(troupe::core::mlp_classifier({32, 64, 4}), data);
   auto dt = seconds_since(t0);
-  if (r.status != "completed")
+  if (r.status != troupe::fit_status::completed)
     throw std::runtime_error(r.error);
   return dt;
 }

@@ -107,13 +107,14 @@ inline int fit(troupe::trainer& t, const troupe::core::model_def& model,
   auto report = t.fit(model, data);
   fmt::print("{}: {} after {} steps ({} epochs, {} samples) in {:.2f} s; "
              "run directory {}\n",
-             report.status == "failed" ? "FAILED" : "done", report.status,
+             report.status == troupe::fit_status::failed ? "FAILED" : "done",
+             to_string(report.status),
              report.global_step, report.epochs, report.samples,
              report.wall_seconds, t.run_dir());
   for (const auto& m : report.last)
     if (m.name.rfind("test/", 0) == 0)
       fmt::print("  {} = {:.4f}\n", m.name, m.value);
-  if (report.status == "failed") {
+  if (report.status == troupe::fit_status::failed) {
     fmt::print(stderr, "error: {}\n", report.error);
     return 1;
   }

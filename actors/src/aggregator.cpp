@@ -25,7 +25,7 @@ struct aggregator_state {
   std::vector<std::optional<contribution>> slots;
   std::vector<caf::typed_response_promise<reduced_gradient>> answers;
   /// Evaluation shares by (kind, step), by rank.
-  std::map<std::pair<int32_t, int64_t>,
+  std::map<std::pair<eval_kind, int64_t>,
            std::vector<std::optional<eval_contribution>>>
     evals;
   /// Where reduced gradients are summed: reused, not allocated per step.

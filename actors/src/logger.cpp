@@ -6,9 +6,9 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
-#include "troupe/core/util/json.hpp"
 #include "troupe/core/report/report.hpp"
 #include "troupe/core/logging/run_dir.hpp"
+#include "troupe/core/logging/summary.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe::actors {
@@ -102,27 +102,10 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
       report.wall_seconds = std::chrono::duration<double>(
                               std::chrono::steady_clock::now() - st.t0)
                               .count();
-      core::json_object j;
-      j.add("status", report.status);
-      if (!report.error.empty())
-        j.add("error", report.error);
-      if (!report.sink_errors.empty()) {
-        std::string all;
-        for (const auto& e : report.sink_errors)
-          all += (all.empty() ? "" : "; ") + e;
-        j.add("sink_errors", all);
-      }
-      j.add("global_step", report.global_step)
-        .add("epochs", report.epochs)
-        .add("samples", report.samples)
-        .add("wall_seconds", report.wall_seconds);
-      for (const auto& name : st.order) {
+      for (const auto& name : st.order)
         report.last.push_back({name, st.last[name]});
-        j.add(name, st.last[name]);
-      }
       try {
-        core::write_file_atomic(st.cfg.run_dir + "/summary.json",
-                                j.str() + "\n");
+        core::write_summary(st.cfg.run_dir, report);
       } catch (const std::exception& e) {
         fmt::print(st.cfg.errors, "troupe: {}\n", e.what());
         if (report.error.empty())

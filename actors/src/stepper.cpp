@@ -114,9 +114,9 @@ bool run_step(stepper_impl* self, const step_batch& b) {
   return true;
 }
 
-void evaluate(stepper_impl* self, int32_t kind, int64_t step) {
+void evaluate(stepper_impl* self, eval_kind kind, int64_t step) {
   auto& st = self->state;
-  const auto& data = kind == static_cast<int32_t>(eval_kind::test)
+  const auto& data = kind == eval_kind::test
                        ? st.cfg.data->test
                        : st.cfg.data->val;
   eval_contribution ec;
@@ -199,7 +199,7 @@ void apply_reduced(stepper_impl* self, const reduced_gradient& r) {
     st.awaiting_reduced = false;
     ++st.next_step;
     if (st.cfg.sched.is_validation_step(r.step))
-      evaluate(self, static_cast<int32_t>(eval_kind::validation), r.step);
+      evaluate(self, eval_kind::validation, r.step);
     run_queued(self);
   });
 }
@@ -229,7 +229,7 @@ stepper_actor::behavior_type stepper(stepper_impl* self, stepper_config cfg) {
     },
     [=](const eval_request& r) {
       guard(self, r.step, [&] {
-        if (r.kind == static_cast<int32_t>(eval_kind::test))
+        if (r.kind == eval_kind::test)
           export_params(self, "params_final.pt");
         evaluate(self, r.kind, r.step);
       });

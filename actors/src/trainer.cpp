@@ -16,8 +16,8 @@
 #include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/util/errors.hpp"
 #include "troupe/core/runtime/interrupt.hpp"
-#include "troupe/core/util/json.hpp"
 #include "troupe/core/logging/run_dir.hpp"
+#include "troupe/core/logging/summary.hpp"
 #include "troupe/core/train/schedule.hpp"
 #include "troupe/core/logging/sinks.hpp"
 #include "troupe/messages/type_ids.hpp"
@@ -126,15 +126,11 @@ fit_report trainer::fit(const core::model_def& model,
     for (const auto& name : opts_.loggers)
       sinks->push_back(core::make_sink(name, run_dir_));
   } catch (const std::exception& e) {
-    core::json_object j;
-    j.add("status", "failed")
-      .add("error", std::string{"set-up failed: "} + e.what())
-      .add("global_step", int64_t{0})
-      .add("epochs", int64_t{0})
-      .add("samples", int64_t{0})
-      .add("wall_seconds", 0.0);
+    fit_report failed;
+    failed.status = fit_status::failed;
+    failed.error = std::string{"set-up failed: "} + e.what();
     try {
-      core::write_file_atomic(run_dir_ + "/summary.json", j.str() + "\n");
+      core::write_summary(run_dir_, failed);
     } catch (...) {
       // The original error is the one to report.
     }
@@ -211,7 +207,7 @@ fit_report trainer::fit(const core::model_def& model,
     self->request(coordinator, caf::infinite, start_atom_v)
       .receive([&](fit_report& r) { report = std::move(r); },
                [&](caf::error& err) {
-                 report.status = "failed";
+                 report.status = fit_status::failed;
                  report.error = "coordinator: " + sys.render(err);
                });
   } // every actor has terminated here: traces are complete

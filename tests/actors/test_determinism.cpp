@@ -87,7 +87,7 @@ run_output run(int64_t threads, int64_t replicas = 3, int slow_rank = -1) {
     arrived.push_back(std::move(c));
   });
   auto report = t.fit(noisy_model(log, slow_rank), small_data(1000));
-  REQUIRE(report.status == "completed");
+  REQUIRE(report.status == troupe::fit_status::completed);
   run_output out{read_text(dir / "metrics.csv"), read_text(dir / "metrics.jsonl"),
                  {}, {}, 0};
   for (const auto& m : log->modules)
@@ -184,7 +184,7 @@ TEST_CASE("scheduler_threads reaches CAF", "[actors][determinism]") {
     REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
                   small_data(512))
               .status
-            == "completed");
+            == troupe::fit_status::completed);
     CHECK(configured == static_cast<size_t>(threads));
     return ids.size();
   };
@@ -208,7 +208,7 @@ TEST_CASE("another seed gives other metrics", "[actors][determinism]") {
     REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
                   small_data(512))
               .status
-            == "completed");
+            == troupe::fit_status::completed);
     return read_text(dir + "/metrics.csv");
   };
   CHECK(go(d1.path(), 1) != go(d2.path(), 2));
@@ -335,7 +335,7 @@ TEST_CASE("augmented runs: identical with 1 or 2 scheduler threads, and "
     REQUIRE(t.fit(recording_model(log, {16, 8, 3}),
                   core::make_synthetic(512, 64, 64, 16, 3, 11))
               .status
-            == "completed");
+            == troupe::fit_status::completed);
     return read_text(dir / "metrics.csv");
   };
   auto a = train(1, "crop:1+flip");

@@ -49,7 +49,7 @@ struct recorder : core::callback {
     return {};
   }
   callback_effects on_fit_end(const fit_end_event& e) override {
-    seen.push_back("fit_end " + std::to_string(e.step) + " " + e.status);
+    seen.push_back("fit_end " + std::to_string(e.step) + " " + to_string(e.status));
     return {};
   }
 };
@@ -74,7 +74,7 @@ TEST_CASE("callbacks see the documented event order", "[actors][events]") {
   t.add_callback(rec);
   auto report = t.fit(recording_model(std::make_shared<micro_log>()),
                       small_data(64)); // 4 steps per epoch, 8 in all
-  REQUIRE(report.status == "completed");
+  REQUIRE(report.status == troupe::fit_status::completed);
   std::vector<std::string> expected{
     "fit_start total=8",
     "train_step_end 1",
@@ -114,7 +114,7 @@ TEST_CASE("a stop answered to step s ends training after step s + 1",
       auto report = t.fit(recording_model(std::make_shared<micro_log>()),
                           small_data(64));
       INFO("threads " << threads << ", stop at " << stop_at);
-      CHECK(report.status == "stopped");
+      CHECK(report.status == troupe::fit_status::stopped);
       CHECK(report.global_step == stop_at + 1);
       CHECK(rec->seen.back() == "fit_end " + std::to_string(stop_at + 1)
                                   + " stopped");
@@ -137,7 +137,7 @@ TEST_CASE("early stopping stops a run that does not improve",
   t.add_callback(std::make_shared<core::early_stopping>("val/loss", 2));
   auto report = t.fit(recording_model(std::make_shared<micro_log>()),
                       small_data(64));
-  CHECK(report.status == "stopped");
+  CHECK(report.status == troupe::fit_status::stopped);
   CHECK(report.global_step < 50 * 4);
 }
 
@@ -151,7 +151,7 @@ TEST_CASE("logger credits bound the queue, nothing is dropped",
     trainer t{o};
     auto report = t.fit(recording_model(std::make_shared<micro_log>()),
                         small_data(256));
-    REQUIRE(report.status == "completed");
+    REQUIRE(report.status == troupe::fit_status::completed);
     peak = report.peak_log_queue;
     return read_text(dir / "metrics.csv");
   };
@@ -185,7 +185,7 @@ TEST_CASE("exported parameters are replica 0's, before and after",
         built.push_back(p.detach().clone());
     return m;
   };
-  REQUIRE(t.fit(model, small_data(64)).status == "completed");
+  REQUIRE(t.fit(model, small_data(64)).status == troupe::fit_status::completed);
   auto load = [&](const std::string& file) {
     auto m = std::make_shared<core::mlp_impl>(std::vector<int64_t>{8, 16, 3});
     torch::load(m, dir / ("params/" + file));

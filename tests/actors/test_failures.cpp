@@ -59,7 +59,7 @@ TEST_CASE("a non-finite loss names step and replica, logs are flushed",
   trainer t{small_run(dir.path())};
   // Replica 1's 9th micro-batch (step 9) returns NaN.
   auto report = t.fit(recording_model(log, {8, 16, 3}, 9, 1), small_data(1024));
-  CHECK(report.status == "failed");
+  CHECK(report.status == troupe::fit_status::failed);
   INFO(report.error);
   CHECK(contains(report.error, "non-finite loss"));
   CHECK(contains(report.error, "step 9"));
@@ -84,7 +84,7 @@ TEST_CASE("a throwing callback names itself and the event",
   t.add_callback(std::make_shared<throwing_callback>(5));
   auto report = t.fit(recording_model(std::make_shared<micro_log>()),
                       small_data(1024));
-  CHECK(report.status == "failed");
+  CHECK(report.status == troupe::fit_status::failed);
   INFO(report.error);
   CHECK(contains(report.error, "thrower"));
   CHECK(contains(report.error, "on_train_step_end"));
@@ -115,7 +115,7 @@ TEST_CASE("a stepper that dies is detected, no hang", "[actors][failures]") {
       *victim = a;
   });
   auto report = t.fit(model, small_data(1024));
-  CHECK(report.status == "failed");
+  CHECK(report.status == troupe::fit_status::failed);
   INFO(report.error);
   CHECK(contains(report.error, "stepper[1]"));
   CHECK(contains(report.error, "terminated"));
@@ -161,7 +161,7 @@ TEST_CASE("an existing run is not overwritten by accident",
     REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
                   small_data(256))
               .status
-            == "completed");
+            == troupe::fit_status::completed);
   }
   auto before = read_text(dir / "metrics.csv");
   trainer again{o};
@@ -197,7 +197,7 @@ TEST_CASE("a callback cannot add a second point for a metric at one step",
   t.add_callback(std::make_shared<duplicate_logger>());
   auto report = t.fit(recording_model(std::make_shared<micro_log>()),
                       small_data(1024));
-  CHECK(report.status == "failed");
+  CHECK(report.status == troupe::fit_status::failed);
   INFO(report.error);
   CHECK(contains(report.error, "duplicator"));
   CHECK(contains(report.error, "'train/loss' at step 4"));
@@ -235,7 +235,7 @@ TEST_CASE("a fit-end effect cannot log a metric again at the last step",
   t.add_callback(std::make_shared<twice_at_the_end>());
   auto report = t.fit(recording_model(std::make_shared<micro_log>()),
                       small_data(1024));
-  CHECK(report.status == "failed");
+  CHECK(report.status == troupe::fit_status::failed);
   INFO(report.error);
   CHECK(contains(report.error, "'cb/x' at step 6"));
   auto xs = series(read_points(dir / "metrics.jsonl"), "cb/x");
@@ -271,7 +271,7 @@ TEST_CASE("with several replicas, draws from the global generator are refused",
   };
   trainer t{small_run(dir.path())};
   auto report = t.fit(model, small_data(512));
-  CHECK(report.status == "failed");
+  CHECK(report.status == troupe::fit_status::failed);
   INFO(report.error);
   CHECK(contains(report.error, "global random generator"));
   CHECK(contains(report.error, "replica_generator"));
@@ -293,7 +293,7 @@ TEST_CASE("Ctrl-C stops after the current step with every sink flushed",
   };
   trainer t{o};
   auto report = t.fit(model, small_data(1024));
-  CHECK(report.status == "stopped");
+  CHECK(report.status == troupe::fit_status::stopped);
   CHECK(report.interrupted);
   CHECK(report.global_step < 20 * 32);
   auto loss = series(read_points(dir / "metrics.jsonl"), "train/loss");

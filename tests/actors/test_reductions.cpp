@@ -68,7 +68,7 @@ fit_result fit(const std::string& reduce, double lr) {
   trainer t{o};
   t.add_callback(out.recorder);
   auto report = t.fit(recording_model(out.log), small_data(480));
-  REQUIRE(report.status == "completed");
+  REQUIRE(report.status == troupe::fit_status::completed);
   REQUIRE(report.global_step == steps);
   out.points = read_points(dir / "metrics.jsonl");
   return out;

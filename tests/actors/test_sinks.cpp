@@ -82,7 +82,7 @@ TEST_CASE("CSV, JSONL and TensorBoard hold the same points, once each",
   t.add_callback(std::make_shared<core::ema_metric>(0.2, "train/loss"));
   auto report = t.fit(recording_model(std::make_shared<micro_log>()),
                       small_data(512));
-  REQUIRE(report.status == "completed");
+  REQUIRE(report.status == troupe::fit_status::completed);
   CHECK(report.sink_errors.empty());
   auto jsonl = read_points(dir / "metrics.jsonl");
   std::map<point_key, double> from_jsonl;
@@ -119,7 +119,7 @@ TEST_CASE("a sink failing mid-run is reported once, the others keep going",
   trainer t{o};
   auto report = t.fit(recording_model(std::make_shared<micro_log>()),
                       small_data(512));
-  CHECK(report.status == "completed");
+  CHECK(report.status == troupe::fit_status::completed);
   REQUIRE(report.sink_errors.size() == 1);
   CHECK(report.sink_errors[0].find(dir / "metrics.jsonl") != std::string::npos);
   CHECK(report.sink_errors[0].find("jsonl") != std::string::npos);

@@ -60,7 +60,7 @@ TEST_CASE("accumulate=4, two replicas: points at steps 10, 20, ... only",
   t.add_callback(std::make_shared<core::ema_metric>(0.1, "train/loss"));
   auto data = small_data(64 * 60 + 10); // 60 steps per epoch, 10 dropped
   auto report = t.fit(recording_model(log), data);
-  REQUIRE(report.status == "completed");
+  REQUIRE(report.status == troupe::fit_status::completed);
   CHECK(report.global_step == 120);
   CHECK(report.samples == 120 * 64);
   REQUIRE(log->replicas.size() == 2);
@@ -139,7 +139,7 @@ TEST_CASE("an ema:ALPHA reduction logs the per-step EMA of the loss",
   o.reduce["train/acc"] = core::parse_reduction("max");
   trainer t{o};
   auto report = t.fit(recording_model(log), small_data(64 * 30));
-  REQUIRE(report.status == "completed");
+  REQUIRE(report.status == troupe::fit_status::completed);
   auto points = read_points(dir / "metrics.jsonl");
   auto loss = series(points, "train/loss");
   REQUIRE(loss.size() == 3);
@@ -169,7 +169,7 @@ TEST_CASE("replicas x batch and accumulate x batch equal one big batch",
     o.run_dir = dir.path();
     trainer t{o};
     auto report = t.fit(recording_model(log), small_data(64 * 25));
-    REQUIRE(report.status == "completed");
+    REQUIRE(report.status == troupe::fit_status::completed);
     REQUIRE(report.global_step == 20);
     std::vector<at::Tensor> params;
     for (const auto& p : log->modules.front()->parameters())
@@ -196,7 +196,7 @@ TEST_CASE("validation over unequal replica shards is sample-weighted",
   trainer t{o};
   auto data = small_data(64 * 5, /*val=*/255, /*test=*/101);
   auto report = t.fit(recording_model(log), data);
-  REQUIRE(report.status == "completed");
+  REQUIRE(report.status == troupe::fit_status::completed);
   // Shards of 127 and 128 samples; the reference is one pass over all 255
   // with the final parameters.
   auto& m = *log->modules.front();

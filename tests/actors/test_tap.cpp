@@ -55,7 +55,7 @@ TEST_CASE("the inbound tap sees each actor's messages in delivery order",
   });
   auto report = t.fit(recording_model(std::make_shared<micro_log>()),
                       small_data(320)); // 10 steps
-  REQUIRE(report.status == "completed");
+  REQUIRE(report.status == troupe::fit_status::completed);
   std::lock_guard<std::mutex> guard{mtx};
   CHECK(seen["coordinator"].front() == "start");
   std::vector<int64_t> steps{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};

@@ -63,14 +63,14 @@ TEST_CASE_METHOD(system_fixture, "a traced run records every inbox in order",
     REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
                   small_data(320))
               .status
-            == "completed");
+            == troupe::fit_status::completed);
   }
   auto o = options(traced.path());
   o.trace = {"all"};
   trainer t{o};
   auto report = t.fit(recording_model(std::make_shared<micro_log>()),
                       small_data(320)); // 10 steps
-  REQUIRE(report.status == "completed");
+  REQUIRE(report.status == troupe::fit_status::completed);
   CHECK(report.sink_errors.empty());
   // Recording did not change the run.
   CHECK(read_text(plain / "metrics.csv") == read_text(traced / "metrics.csv"));
@@ -121,7 +121,7 @@ TEST_CASE_METHOD(system_fixture, "corrupt and truncated traces are refused",
   REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
                 small_data(320))
             .status
-          == "completed");
+          == troupe::fit_status::completed);
   auto path = dir / "trace/logger.trace";
   auto bytes = read_text(path);
   auto entries = read_all(sys, path);

@@ -55,7 +55,7 @@ step_summary summary_of(int64_t step) {
 }
 
 eval_summary eval_of(eval_kind kind, int64_t step) {
-  return eval_summary{static_cast<int32_t>(kind), step,
+  return eval_summary{kind, step,
                       {{"loss", 0.25 * step, 1}}, {7, 7}};
 }
 
@@ -74,7 +74,7 @@ std::string describe_event(const event_variant& ev) {
       else if constexpr (std::is_same_v<T, epoch_end_event>)
         return fmt::format("epoch_end {}", e.step);
       else
-        return fmt::format("fit_end {} {}", e.step, e.status);
+        return fmt::format("fit_end {} {}", e.step, to_string(e.status));
     },
     ev);
 }
@@ -192,7 +192,7 @@ TEST_CASE("the fit loop sends events in the documented order",
           "[core][fit_loop]") {
   simulation sim{make_config({"probe"})};
   auto report = sim.run();
-  CHECK(report.status == "completed");
+  CHECK(report.status == troupe::fit_status::completed);
   CHECK(report.global_step == 8);
   CHECK(report.epochs == 2);
   CHECK(report.samples == 64);
@@ -251,10 +251,10 @@ TEST_CASE("a stop answered to an event of step s ends after s + steps_ahead - 1"
     sim.answer = stop_on(p.event);
     auto report = sim.run();
     CHECK(report.global_step == p.last);
-    CHECK(report.status == "stopped"); // even when the stop changed nothing
+    CHECK(report.status == troupe::fit_status::stopped); // even when the stop changed nothing
     CHECK(sim.test_step == p.last);
-    CHECK(sim.events.back() == fmt::format("fit_end {} {}", p.last,
-                                           report.status));
+    CHECK(sim.events.back()
+          == fmt::format("fit_end {} {}", p.last, to_string(report.status)));
     // Never a step past the stop: the loader was permitted exactly up to it.
     CHECK(sim.permits.back() == p.last);
     CHECK(sim.max_lead <= p.steps_ahead);
@@ -302,7 +302,7 @@ TEST_CASE("a callback logging a metric twice at a step fails naming it",
     return eff;
   };
   auto report = sim.run();
-  CHECK(report.status == "failed");
+  CHECK(report.status == troupe::fit_status::failed);
   CHECK(report.error
         == "callback 'second' logged 'shared/x' at step 2, which already has "
            "a point for it at that step");
@@ -367,7 +367,7 @@ TEST_CASE("Ctrl-C ends the fit after the steps already permitted",
     auto report = sim.run();
     CHECK(report.global_step == 4);
     CHECK(report.interrupted);
-    CHECK(report.status == "stopped");
+    CHECK(report.status == troupe::fit_status::stopped);
     CHECK(report.error == "interrupted by a signal");
     CHECK(sim.test_step == 4);
     CHECK(sim.permits.back() == 4);
@@ -402,7 +402,7 @@ TEST_CASE("failures end the fit once, naming the first cause",
   CHECK(std::get<send_log>(cmds[0]).batch.lines
         == std::vector<std::string>{"error: stepper[1] failed at step 2: boom"});
   auto& closing = std::get<close_log>(cmds[1]).report;
-  CHECK(closing.status == "failed");
+  CHECK(closing.status == troupe::fit_status::failed);
   CHECK(closing.global_step == 1);
   // Later failures change nothing; the trainer gets the first.
   CHECK(loop.fail("aggregator failed").empty());

@@ -62,24 +62,24 @@ TEST_CASE_METHOD(roundtrip_fixture, "every message type round-trips",
   check(contribution{1, 3, 1, 64, 0.02, payload(torch::randn({10})), sums()});
   check(reduced_gradient{3, payload(torch::randn({10}))});
   check(step_summary{0, 3, 128, 0.02, sums(), {sums(), sums()}});
-  check(eval_request{1, 99});
-  check(eval_contribution{0, 50, 1, 0xdeadbeefull, sums()});
-  check(eval_summary{0, 50, sums(), {1, 2}});
+  check(eval_request{eval_kind::test, 99});
+  check(eval_contribution{eval_kind::validation, 50, 1, 0xdeadbeefull, sums()});
+  check(eval_summary{eval_kind::validation, 50, sums(), {1, 2}});
   check(actor_failure{"stepper[1]", 9, "non-finite loss"});
-  check(fit_report{"failed", "boom", 9, 0, 576, {{"train/loss", 0.5}}, 1.5,
+  check(fit_report{fit_status::failed, "boom", 9, 0, 576, {{"train/loss", 0.5}}, 1.5,
                    {"sink csv failed"}, 3, true});
   check(fit_start_event{100, 50, 2});
   check(train_step_end_event{0, 5, 0.1, true, {{"train/loss", 0.5}},
                              {{{"train/loss", 0.4}}, {{"train/loss", 0.6}}}});
   check(validation_end_event{0, 50, {{"val/loss", 0.5}}});
   check(epoch_end_event{0, 50, {{"train/loss_epoch", 0.5}}});
-  check(fit_end_event{100, "completed", {{"test/acc", 0.85}}});
+  check(fit_end_event{100, fit_status::completed, {{"test/acc", 0.85}}});
   check(callback_effects{{{"x", 1}}, true, "because", ""});
   check(progress_info{1, 3, 100, 300, 0.25});
   check(log_start{"{\"lr\": 0.1}", {"hello"}});
   check(log_batch{10, 0, {{"train/loss", 0.5}}, {"line"},
                   progress_info{0, 3, 10, 300, 0.5}});
-  check(log_finish{fit_report{"completed", "", 10, 1, 640, {}, 0, {}, 1,
+  check(log_finish{fit_report{fit_status::completed, "", 10, 1, 640, {}, 0, {}, 1,
                               false}});
 }
 

@@ -49,7 +49,7 @@ void record(const std::string& dir, std::vector<std::string> trace,
   REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
                 small_data(train_samples))
             .status
-          == "completed");
+          == troupe::fit_status::completed);
 }
 
 /// The messages of `trace` that satisfy `keep`, in order.
@@ -227,7 +227,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   REQUIRE(out.by_peer["harness"].size() == 1);
   REQUIRE(out.by_peer["harness"][0].match_elements<fit_report>());
   const auto& report = out.by_peer["harness"][0].get_as<fit_report>(0);
-  CHECK(report.status == "completed");
+  CHECK(report.status == troupe::fit_status::completed);
   CHECK(report.global_step == 16);
   // Everything it sent to the logger, the loader, the callback and the
   // steppers, bit for bit and in order.
@@ -294,7 +294,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
                 small_data(train_samples))
             .status
-          == "completed");
+          == troupe::fit_status::completed);
   actors::replay_session replay{sys};
   auto agg = actors::spawn_aggregator(
     sys, 2, replay.harness_as<actors::summary_sink_actor>());

@@ -49,7 +49,7 @@ void fixed_run(const std::string& dir, int64_t threads, int64_t replicas = 1) {
   REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
                 small_data(64 * replicas))
             .status
-          == "completed");
+          == troupe::fit_status::completed);
 }
 
 std::string names(const metric_values& xs) {
@@ -81,7 +81,7 @@ std::string order_line(const caf::message& m) {
   }
   if (m.match_elements<fit_end_event>()) {
     const auto& e = m.get_as<fit_end_event>(0);
-    return fmt::format("fit_end step={} status={} {}", e.step, e.status,
+    return fmt::format("fit_end step={} status={} {}", e.step, to_string(e.status),
                        names(e.metrics));
   }
   if (m.match_elements<log_start>())
@@ -94,7 +94,7 @@ std::string order_line(const caf::message& m) {
   }
   if (m.match_elements<log_finish>()) {
     const auto& r = m.get_as<log_finish>(0).report;
-    return fmt::format("log_finish status={} global_step={}", r.status,
+    return fmt::format("log_finish status={} global_step={}", to_string(r.status),
                        r.global_step);
   }
   if (m.match_elements<caf::exit_msg>())

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "troupe/messages/metrics.hpp"
+#include "troupe/messages/step.hpp"
 
 namespace troupe {
 
@@ -103,7 +104,7 @@ typename Inspector::result_type inspect(Inspector& f, epoch_end_event& x) {
 /// The fit ended at update `step`; `metrics` holds the test results.
 struct fit_end_event {
   int64_t step = 0;
-  std::string status;
+  fit_status status = fit_status::completed;
   metric_values metrics;
 };
 
@@ -113,7 +114,9 @@ inline bool operator==(const fit_end_event& x, const fit_end_event& y) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fit_end_event& x) {
-  return f(caf::meta::type_name("fit_end_event"), x.step, x.status, x.metrics);
+  detail::status_word status{x.status};
+  return f(caf::meta::type_name("fit_end_event"), x.step, status.word,
+           status.load(), x.metrics);
 }
 
 /// A callback's answer to an event: metrics to log at the event's step, and

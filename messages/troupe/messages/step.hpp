@@ -6,9 +6,67 @@
 #include <string>
 #include <vector>
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/sec.hpp>
+
 #include "troupe/messages/metrics.hpp"
 
 namespace troupe {
+
+/// How a fit ended. Written as a word (`completed`, `stopped`, `failed`) in
+/// summary.json, the console and traces.
+enum class fit_status : int32_t {
+  completed, ///< every scheduled step ran
+  stopped,   ///< a callback or a signal stopped it early
+  failed,    ///< an error ended it
+};
+
+inline const char* to_string(fit_status x) {
+  switch (x) {
+    case fit_status::completed:
+      return "completed";
+    case fit_status::stopped:
+      return "stopped";
+    case fit_status::failed:
+      return "failed";
+  }
+  return "?";
+}
+
+/// Parses the word `to_string` writes; false for anything else.
+inline bool from_string(const std::string& word, fit_status& x) {
+  for (auto s : {fit_status::completed, fit_status::stopped, fit_status::failed})
+    if (word == to_string(s)) {
+      x = s;
+      return true;
+    }
+  return false;
+}
+
+namespace detail {
+
+/// A fit_status as an inspector sees it: its word, turned back into the
+/// value after loading (an unknown word is refused).
+struct status_word {
+  explicit status_word(fit_status& x) : value(x), word(to_string(x)) {
+    // nop
+  }
+
+  auto load() {
+    return caf::meta::load_callback([this]() -> caf::error {
+      if (!from_string(word, value))
+        return caf::make_error(caf::sec::invalid_argument,
+                               "unknown fit status '" + word + "'");
+      return caf::none;
+    });
+  }
+
+  fit_status& value;
+  std::string word;
+};
+
+} // namespace detail
 
 /// Aggregator -> coordinator: optimizer step `step` is reduced. `reduced` holds
 /// the sums over every micro-batch of every replica (rank order);
@@ -34,14 +92,18 @@ typename Inspector::result_type inspect(Inspector& f, step_summary& x) {
            x.lr, x.reduced, x.per_replica);
 }
 
-/// Which data set an evaluation runs on: 0 = validation, 1 = test.
+/// Which data set an evaluation runs on (0 and 1 in traces).
 enum class eval_kind : int32_t { validation = 0, test = 1 };
+
+inline const char* to_string(eval_kind x) {
+  return x == eval_kind::test ? "test" : "validation";
+}
 
 /// Coordinator -> stepper: evaluate on `kind` after update `step`. Validation
 /// at scheduled steps needs no request (the schedule is known to every
 /// stepper); the final test evaluation does.
 struct eval_request {
-  int32_t kind = 0;
+  eval_kind kind = eval_kind::validation;
   int64_t step = 0;
 };
 
@@ -57,7 +119,7 @@ typename Inspector::result_type inspect(Inspector& f, eval_request& x) {
 /// Stepper -> aggregator: replica `rank`'s share of an evaluation, with a
 /// digest of its parameters (replicas must stay bit-identical).
 struct eval_contribution {
-  int32_t kind = 0;
+  eval_kind kind = eval_kind::validation;
   int64_t step = 0;
   int32_t rank = 0;
   uint64_t param_digest = 0;
@@ -77,7 +139,7 @@ typename Inspector::result_type inspect(Inspector& f, eval_contribution& x) {
 
 /// Aggregator -> coordinator: an evaluation reduced over replicas.
 struct eval_summary {
-  int32_t kind = 0;
+  eval_kind kind = eval_kind::validation;
   int64_t step = 0;
   metric_sums reduced;
   std::vector<uint64_t> param_digests;
@@ -112,7 +174,7 @@ typename Inspector::result_type inspect(Inspector& f, actor_failure& x) {
 
 /// Coordinator -> trainer (and logger): how the fit ended.
 struct fit_report {
-  std::string status; ///< completed, failed or stopped
+  fit_status status = fit_status::completed;
   std::string error;
   int64_t global_step = 0;
   int64_t epochs = 0; ///< completed epochs
@@ -138,8 +200,9 @@ inline bool operator==(const fit_report& x, const fit_report& y) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fit_report& x) {
-  return f(caf::meta::type_name("fit_report"), x.status, x.error,
-           x.global_step, x.epochs, x.samples, x.last, x.wall_seconds,
+  detail::status_word status{x.status};
+  return f(caf::meta::type_name("fit_report"), status.word, status.load(),
+           x.error, x.global_step, x.epochs, x.samples, x.last, x.wall_seconds,
            x.sink_errors, x.peak_log_queue, x.interrupted);
 }
 

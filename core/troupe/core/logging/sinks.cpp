@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "troupe/core/logging/csv.hpp"
 #include "troupe/core/util/errors.hpp"
 #include "troupe/core/util/json.hpp"
 #include "troupe/core/logging/tfevents.hpp"
@@ -258,13 +259,7 @@ void csv_sink::rewrite_with_header() {
     io_failure(path_, "cannot re-read");
   std::string header;
   std::getline(in, header);
-  std::vector<std::string> old_cols;
-  {
-    std::stringstream ss(header);
-    std::string c;
-    while (std::getline(ss, c, ','))
-      old_cols.push_back(c);
-  }
+  auto old_cols = csv_fields(header);
   std::vector<int> where(old_cols.size(), -1);
   for (size_t i = 0; i < old_cols.size(); ++i) {
     if (i < 2) {
@@ -281,10 +276,9 @@ void csv_sink::rewrite_with_header() {
   std::string row;
   while (std::getline(in, row)) {
     std::vector<std::string> cells(2 + columns_.size());
-    std::stringstream ss(row);
-    std::string c;
-    for (size_t i = 0; std::getline(ss, c, ',') && i < where.size(); ++i)
-      cells[where[i]] = c;
+    auto old_cells = csv_fields(row);
+    for (size_t i = 0; i < old_cells.size() && i < where.size(); ++i)
+      cells[where[i]] = old_cells[i];
     for (size_t i = 0; i < cells.size(); ++i)
       out += (i > 0 ? "," : "") + cells[i];
     out += "\n";

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "troupe/core/logging/csv.hpp"
 #include "troupe/core/util/errors.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 
@@ -74,24 +75,16 @@ void read_csv(run_record& run, const std::string& path) {
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
-  std::vector<std::string> cols;
-  {
-    std::stringstream hs(line);
-    std::string c;
-    while (std::getline(hs, c, ','))
-      cols.push_back(c);
-  }
+  auto cols = csv_fields(line);
   if (cols.size() < 2 || cols[0] != "step")
     throw data_error(path, "line 1: expected a header starting with step");
   for (int64_t n = 2; std::getline(in, line); ++n) {
-    std::stringstream rs(line);
-    std::string c;
     try {
-      std::getline(rs, c, ',');
-      auto step = std::stoll(c);
-      for (size_t i = 1; std::getline(rs, c, ','); ++i)
-        if (i >= 2 && !c.empty() && i < cols.size())
-          add_point(run, cols[i], step, to_double(c));
+      auto cells = csv_fields(line);
+      auto step = std::stoll(cells.empty() ? std::string{} : cells[0]);
+      for (size_t i = 2; i < cells.size() && i < cols.size(); ++i)
+        if (!cells[i].empty())
+          add_point(run, cols[i], step, to_double(cells[i]));
     } catch (const std::exception& e) {
       throw data_error(path, fmt::format("line {}: {}", n, e.what()));
     }

@@ -68,7 +68,7 @@ int64_t render_metrics(caf::actor_system& sys, const render_options& opts) {
       steps.emplace(s.step, std::move(s));
     } else if (e.content.match_elements<eval_summary>()) {
       const auto& x = e.content.get_as<eval_summary>(0);
-      if (x.kind == static_cast<int32_t>(eval_kind::test))
+      if (x.kind == eval_kind::test)
         test = x;
       else
         validation.emplace(x.step, x);

@@ -87,7 +87,7 @@ fit_commands fit_loop::step_arrived(step_summary s) {
 
 fit_commands fit_loop::eval_arrived(eval_summary e) {
   ++st_.progress;
-  if (e.kind == static_cast<int32_t>(eval_kind::test)) {
+  if (e.kind == eval_kind::test) {
     if (st_.phase == fit_phase::testing)
       end_fit(std::move(e));
     return take();
@@ -143,7 +143,7 @@ fit_commands fit_loop::close_failed(const std::string& error) {
   auto r = st_.final_report;
   if (r.error.empty())
     r.error = "logger failed: " + error;
-  r.status = "failed";
+  r.status = fit_status::failed;
   st_.phase = fit_phase::done;
   out_.emplace_back(answer_trainer{std::move(r), true});
   return take();
@@ -205,7 +205,7 @@ std::optional<fit_report> fit_loop::crash(const std::string& what) {
   if (st_.phase == fit_phase::done)
     return std::nullopt;
   auto r = report_so_far();
-  r.status = "failed";
+  r.status = fit_status::failed;
   r.error = "coordinator: " + what;
   st_.phase = fit_phase::done;
   return r;
@@ -463,9 +463,9 @@ void fit_loop::try_advance() {
 void fit_loop::begin_test() {
   st_.phase = fit_phase::testing;
   if (st_.stop_requested)
-    st_.status = "stopped";
+    st_.status = fit_status::stopped;
   out_.emplace_back(
-    run_test{eval_request{static_cast<int32_t>(eval_kind::test), st_.last_step}});
+    run_test{eval_request{eval_kind::test, st_.last_step}});
 }
 
 void fit_loop::end_fit(eval_summary test) {
@@ -509,7 +509,7 @@ void fit_loop::finalize() {
 /// is gone or stuck).
 void fit_loop::abandon(std::string error, bool logger_alive) {
   auto r = report_so_far();
-  r.status = "failed";
+  r.status = fit_status::failed;
   r.error = std::move(error);
   st_.phase = fit_phase::done;
   out_.emplace_back(answer_trainer{std::move(r), logger_alive});
@@ -518,7 +518,7 @@ void fit_loop::abandon(std::string error, bool logger_alive) {
 void fit_loop::do_fail(std::string what) {
   if (st_.phase == fit_phase::finalizing || st_.phase == fit_phase::done)
     return;
-  st_.status = "failed";
+  st_.status = fit_status::failed;
   if (st_.error.empty())
     st_.error = std::move(what);
   // Before the start (a stepper failing while it sets up), `start` finalizes:

@@ -99,7 +99,7 @@ struct fit_state {
   int64_t peak_in_flight = 0;
 
   // -- outcome -------------------------------------------------------------------
-  std::string status = "completed";
+  fit_status status = fit_status::completed;
   std::string error;
   /// Bumped by every input that moves the fit on (the watchdog reads it).
   uint64_t progress = 0;
