@@ -14,10 +14,10 @@
 #include <torch/torch.h>
 
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/data/augment.hpp"
-#include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/config/cli.hpp"
+#include "troupe/core/data/augment.hpp"
 #include "troupe/core/data/datasets.hpp"
+#include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/train/model.hpp"
 
 namespace bench {
@@ -90,8 +90,8 @@ inline double hand_written_epoch(const troupe::core::data_module& data,
     auto x = data.train.inputs.index_select(0, idx);
     auto y = data.train.targets.index_select(0, idx);
     if (augment.enabled())
-      x = troupe::core::augment_batch(x, augment,
-                                      troupe::core::augment_key{seed, 0, step, 0, 0});
+      x = troupe::core::augment_batch(
+        x, augment, troupe::core::augment_key{seed, 0, step, 0, 0});
     opt.zero_grad();
     auto out = troupe::core::classification_outputs(model->forward(x), y);
     out.loss.backward();

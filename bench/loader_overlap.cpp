@@ -26,14 +26,16 @@ int main(int argc, char** argv) {
   bench::start();
   auto data = bench::fashion_train(args.data_dir);
   auto spec = troupe::core::parse_augment(augment);
-  auto dir = (std::filesystem::temp_directory_path() / "troupe-bench-overlap").string();
+  auto dir = (std::filesystem::temp_directory_path() / "troupe-bench-overlap")
+               .string();
   // The two costs on their own, per batch of 64.
   const int64_t probe = 200;
   auto step_only = bench::hand_written_epoch(data, 0, 64, {}, probe) / probe;
   auto both = bench::hand_written_epoch(data, 0, 64, spec, probe) / probe;
   auto load_only = both - step_only;
-  fmt::print("per batch: step {:.0f} us, augmentation {:.0f} us (ratio {:.2f})\n",
-             step_only * 1e6, load_only * 1e6, load_only / step_only);
+  fmt::print(
+    "per batch: step {:.0f} us, augmentation {:.0f} us (ratio {:.2f})\n",
+    step_only * 1e6, load_only * 1e6, load_only / step_only);
   std::vector<double> ratios;
   for (int64_t i = 0; i < args.pairs; ++i) {
     auto seed = static_cast<uint64_t>(i);

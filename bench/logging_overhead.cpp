@@ -7,8 +7,8 @@
 //   ./build/bench/logging_overhead [--pairs=5]
 
 #include <cstdio>
-#include <filesystem>
 #include <fcntl.h>
+#include <filesystem>
 #include <unistd.h>
 
 #include "bench_util.hpp"
@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
   bench::result("logging_overhead_ratio", bench::median(ratios));
   bench::result("peak_log_queue", static_cast<double>(peak), 0);
   bench::result("csv_rows_per_step",
-                static_cast<double>(metric_lines - 1) / static_cast<double>(steps));
+                static_cast<double>(metric_lines - 1)
+                  / static_cast<double>(steps));
   return 0;
 }

@@ -48,7 +48,8 @@ long peak_rss_kib(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   int64_t pairs = 5;
   auto here = std::filesystem::canonical("/proc/self/exe").parent_path();
-  std::string launcher = (here.parent_path() / "examples/fashion_mnist").string();
+  std::string launcher
+    = (here.parent_path() / "examples/fashion_mnist").string();
   troupe::core::arg_parser p("memory_growth", "peak RSS, 5 epochs against 1");
   p.add("pairs", "A/B pairs to run", pairs);
   p.add("launcher", "the fashion_mnist launcher", launcher);
@@ -58,9 +59,10 @@ int main(int argc, char** argv) {
   }
   auto dir = std::filesystem::temp_directory_path() / "troupe-bench-memory";
   auto run = [&](int epochs) {
-    return peak_rss_kib({launcher, "--max-epochs=" + std::to_string(epochs),
-                         "--loggers=csv,jsonl", "--overwrite=true",
-                         "--run-dir=" + (dir / std::to_string(epochs)).string()});
+    return peak_rss_kib(
+      {launcher, "--max-epochs=" + std::to_string(epochs),
+       "--loggers=csv,jsonl", "--overwrite=true",
+       "--run-dir=" + (dir / std::to_string(epochs)).string()});
   };
   std::vector<double> ratios;
   std::vector<double> one_mib;
@@ -71,8 +73,9 @@ int main(int argc, char** argv) {
     one_mib.push_back(a);
     five_mib.push_back(b);
     ratios.push_back(b / a);
-    fmt::print("pair {}: 1 epoch {:.1f} MiB, 5 epochs {:.1f} MiB, ratio {:.3f}\n",
-               i + 1, a, b, b / a);
+    fmt::print(
+      "pair {}: 1 epoch {:.1f} MiB, 5 epochs {:.1f} MiB, ratio {:.3f}\n", i + 1,
+      a, b, b / a);
   }
   bench::result("peak_rss_1_epoch_mib", bench::median(one_mib), 1);
   bench::result("peak_rss_5_epochs_mib", bench::median(five_mib), 1);

@@ -49,24 +49,26 @@ int main(int argc, char** argv) {
     }
     hand_times.push_back(a);
     ratios.push_back(b / a);
-    fmt::print("pair {}: hand-written {:.3f} s, troupe {:.3f} s, ratio {:.3f}\n",
-               i + 1, a, b, b / a);
+    fmt::print(
+      "pair {}: hand-written {:.3f} s, troupe {:.3f} s, ratio {:.3f}\n", i + 1,
+      a, b, b / a);
   }
   bench::result("troupe_epoch_seconds", bench::median(troupe_times));
   if (side == "troupe")
     return 0;
   bench::result("overhead_ratio", bench::median(ratios));
-  bench::result("overhead_us_per_step",
-                (bench::median(troupe_times) - bench::median(hand_times)) / steps
-                  * 1e6,
-                1);
+  bench::result(
+    "overhead_us_per_step",
+    (bench::median(troupe_times) - bench::median(hand_times)) / steps * 1e6, 1);
   bench::result("hand_written_us_per_step",
                 bench::median(hand_times) / steps * 1e6, 1);
   // Messages per optimizer step (one replica, no callbacks, no logging),
   // counted by the tap every actor's inbox goes through, in an extra run.
   std::atomic<int64_t> delivered{0};
   troupe::trainer t{bench::troupe_options(dir, 0), "bench"};
-  t.tap([&](const std::string&, const caf::mailbox_element&) { ++delivered; });
+  t.tap([&](const std::string&, const caf::mailbox_element&) {
+    ++delivered;
+  });
   auto r = t.fit(troupe::core::mlp_classifier({784, 256, 10}), data);
   bench::result("messages_per_step",
                 static_cast<double>(delivered.load())

@@ -1,16 +1,16 @@
 // Gradient reduction bandwidth: the aggregator's rank-ordered sum of N flat
-// gradient buffers (into its reused output buffers) against a plain copy of the same bytes in the same
-// program (memcpy), for 1M and 10M parameters. Bytes moved: the sum reads N
-// buffers and writes one; the copy reads and writes the N buffers. Each
-// figure is the median of 5 alternating A B rounds.
+// gradient buffers (into its reused output buffers) against a plain copy of the
+// same bytes in the same program (memcpy), for 1M and 10M parameters. Bytes
+// moved: the sum reads N buffers and writes one; the copy reads and writes the
+// N buffers. Each figure is the median of 5 alternating A B rounds.
 //
 //   ./build/bench/reduce_bandwidth [--replicas=2]
 
 #include <cstring>
 
 #include "bench_util.hpp"
-#include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/config/cli.hpp"
+#include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/train/flat_grads.hpp"
 
 namespace {
@@ -56,23 +56,29 @@ int main(int argc, char** argv) {
     std::vector<double> alloc_bw;
     std::vector<double> copy_bw;
     for (int round = 0; round < 5; ++round) {
-      auto t_sum = time_per_call([&] { troupe::core::rank_ordered_sum_into(out, xs); });
+      auto t_sum = time_per_call([&] {
+        troupe::core::rank_ordered_sum_into(out, xs);
+      });
       auto t_alloc = time_per_call([&] {
         auto r = troupe::core::rank_ordered_sum(xs);
-        (void) r;
+        (void)r;
       });
       // What the aggregator does: sum into a reused buffer, sent away by
       // handle and released by the steppers (here: at once).
       auto t_pool = time_per_call([&] {
         auto r = pool.sum(xs);
-        (void) r;
+        (void)r;
       });
-      auto t_copy = time_per_call(
-        [&] { std::memcpy(dst.data(), src.data(), src.size()); });
+      auto t_copy = time_per_call([&] {
+        std::memcpy(dst.data(), src.data(), src.size());
+      });
       sum_bw.push_back(bytes * static_cast<double>(replicas + 1) / t_sum / 1e9);
-      pool_bw.push_back(bytes * static_cast<double>(replicas + 1) / t_pool / 1e9);
-      alloc_bw.push_back(bytes * static_cast<double>(replicas + 1) / t_alloc / 1e9);
-      copy_bw.push_back(2 * bytes * static_cast<double>(replicas) / t_copy / 1e9);
+      pool_bw.push_back(bytes * static_cast<double>(replicas + 1) / t_pool
+                        / 1e9);
+      alloc_bw.push_back(bytes * static_cast<double>(replicas + 1) / t_alloc
+                         / 1e9);
+      copy_bw.push_back(2 * bytes * static_cast<double>(replicas) / t_copy
+                        / 1e9);
     }
     auto label = params >= 10000000 ? "10m" : "1m";
     fmt::print("{} parameters, {} replicas: aggregator (reused buffers) {:.2f} "
@@ -80,10 +86,12 @@ int main(int argc, char** argv) {
                "{:.2f} GB/s, memcpy {:.2f} GB/s\n",
                params, replicas, bench::median(pool_bw), bench::median(sum_bw),
                bench::median(alloc_bw), bench::median(copy_bw));
-    bench::result(fmt::format("reduce_gbps_{}", label), bench::median(pool_bw), 2);
+    bench::result(fmt::format("reduce_gbps_{}", label), bench::median(pool_bw),
+                  2);
     bench::result(fmt::format("reduce_new_tensor_gbps_{}", label),
                   bench::median(alloc_bw), 2);
-    bench::result(fmt::format("memcpy_gbps_{}", label), bench::median(copy_bw), 2);
+    bench::result(fmt::format("memcpy_gbps_{}", label), bench::median(copy_bw),
+                  2);
     bench::result(fmt::format("reduce_over_memcpy_{}", label),
                   bench::median(pool_bw) / bench::median(copy_bw));
     bench::result(fmt::format("reduce_new_tensor_over_memcpy_{}", label),

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   bench::start();
   fmt::print("{} hardware threads\n", std::thread::hardware_concurrency());
   auto data = bench::fashion_train(args.data_dir);
-  auto dir = (std::filesystem::temp_directory_path() / "troupe-bench-scaling").string();
+  auto dir = (std::filesystem::temp_directory_path() / "troupe-bench-scaling")
+               .string();
   std::vector<double> troupe_ratios;
   std::vector<double> bare_ratios;
   std::vector<troupe::metric_values> finals;
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
   o2.replicas = 2;
   auto again = bench::troupe_fit(data, o2);
   bool identical = !finals.empty() && again.report.last == finals.front()
-                   && !finals.front().empty();
+    && !finals.front().empty();
   fmt::print("2-replica runs with the same seed end bit-identical: {}\n",
              identical ? "yes" : "NO");
   bench::result("replica_scaling_ratio", bench::median(troupe_ratios));

@@ -14,11 +14,11 @@
 #include "troupe/actors/logger.hpp"
 #include "troupe/actors/replay.hpp"
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/config/cli.hpp"
 #include "troupe/core/data/datasets.hpp"
-#include "troupe/core/train/model.hpp"
+#include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/trace/trace_format.hpp"
+#include "troupe/core/train/model.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace {
@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
   }
   auto bytes_of = [&](const char* name) {
     uint64_t n = 0;
-    for (const auto& f : std::filesystem::directory_iterator(tmp / name / "trace"))
+    for (const auto& f :
+         std::filesystem::directory_iterator(tmp / name / "trace"))
       n += std::filesystem::file_size(f.path());
     return n;
   };
@@ -113,12 +114,14 @@ int main(int argc, char** argv) {
     size_t n = 0;
     while (r.next(e))
       ++n;
-    fmt::print("read and decoded {} records in {:.2f} s\n", n, seconds_since(t0));
+    fmt::print("read and decoded {} records in {:.2f} s\n", n,
+               seconds_since(t0));
   }
   troupe::actors::replay_session replay{sys};
   troupe::actors::logger_config lc;
   lc.run_dir = (tmp / "replay").string();
-  lc.sinks = std::make_shared<std::vector<std::unique_ptr<troupe::core::sink>>>();
+  lc.sinks
+    = std::make_shared<std::vector<std::unique_ptr<troupe::core::sink>>>();
   auto logger = troupe::actors::spawn_logger(sys, std::move(lc), false);
   auto t0 = clock_type::now();
   auto out = replay.run(logger, path);

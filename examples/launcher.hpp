@@ -12,31 +12,33 @@
 #include <fmt/format.h>
 
 #include "troupe/actors/trainer.hpp"
+#include "troupe/core/config/cli.hpp"
+#include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/train/callback.hpp"
-#include "troupe/core/config/cli.hpp"
 #include "troupe/core/util/errors.hpp"
-#include "troupe/core/logging/run_dir.hpp"
 
 namespace launcher {
 
 /// Options every launcher adds to the trainer's: built-in callbacks.
 struct callback_options {
-  double ema_alpha = 0.0;          ///< > 0 adds ema(train/loss)
-  bool lr_monitor = false;         ///< adds lr_monitor
-  std::string early_stopping;      ///< monitored metric; empty = off
+  double ema_alpha = 0.0;     ///< > 0 adds ema(train/loss)
+  bool lr_monitor = false;    ///< adds lr_monitor
+  std::string early_stopping; ///< monitored metric; empty = off
   int64_t patience = 3;
 };
 
 inline void add_callback_options(troupe::core::arg_parser& p,
                                  callback_options& c) {
-  p.add("ema-loss", "log train/loss_ema, an EMA of the loss with this alpha "
-                    "(0: off)",
+  p.add("ema-loss",
+        "log train/loss_ema, an EMA of the loss with this alpha "
+        "(0: off)",
         c.ema_alpha);
   p.add("lr-monitor", "log lr-SGD through the lr_monitor callback",
         c.lr_monitor);
-  p.add("early-stopping", "stop when this validation metric stops improving "
-                          "(e.g. val/loss; empty: off)",
+  p.add("early-stopping",
+        "stop when this validation metric stops improving "
+        "(e.g. val/loss; empty: off)",
         c.early_stopping);
   p.add("patience", "validations without improvement before early stopping",
         c.patience);
@@ -108,9 +110,8 @@ inline int fit(troupe::trainer& t, const troupe::core::model_def& model,
   fmt::print("{}: {} after {} steps ({} epochs, {} samples) in {:.2f} s; "
              "run directory {}\n",
              report.status == troupe::fit_status::failed ? "FAILED" : "done",
-             to_string(report.status),
-             report.global_step, report.epochs, report.samples,
-             report.wall_seconds, t.run_dir());
+             to_string(report.status), report.global_step, report.epochs,
+             report.samples, report.wall_seconds, t.run_dir());
   for (const auto& m : report.last)
     if (m.name.rfind("test/", 0) == 0)
       fmt::print("  {} = {:.4f}\n", m.name, m.value);

@@ -26,8 +26,9 @@ int main(int argc, char** argv) {
   launcher::add_callback_options(parser, cbs);
   return launcher::run(argc, argv, parser, [&] {
     if (samples < 1 || features < 1 || classes < 2)
-      throw troupe::core::config_error("samples", "need samples >= 1, "
-                                                  "features >= 1, classes >= 2");
+      throw troupe::core::config_error("samples",
+                                       "need samples >= 1, "
+                                       "features >= 1, classes >= 2");
     auto data = troupe::core::make_synthetic(samples, samples / 8, samples / 8,
                                              features, classes, opts.seed);
     launcher::resolve_run_dir(opts, "synthetic");

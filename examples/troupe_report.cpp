@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "troupe/core/util/errors.hpp"
 #include "troupe/core/report/report.hpp"
+#include "troupe/core/util/errors.hpp"
 
 int main(int argc, char** argv) {
   std::string dir;

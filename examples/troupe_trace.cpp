@@ -19,9 +19,9 @@
 #include <fmt/format.h>
 
 #include "troupe/core/config/cli.hpp"
-#include "troupe/core/util/errors.hpp"
 #include "troupe/core/trace/render.hpp"
 #include "troupe/core/trace/trace_format.hpp"
+#include "troupe/core/util/errors.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace {
@@ -133,18 +133,20 @@ int diff(caf::actor_system& sys, const std::string& a, const std::string& b) {
 } // namespace
 
 int main(int argc, char** argv) {
-  std::string usage = "usage: troupe-trace dump FILE | stats FILE | diff A B |\n"
-                      "       render RUN_DIR --out=DIR [--log-every-n-steps=N] "
-                      "[--reduce=NAME=SPEC,...] [--loggers=csv,jsonl,tensorboard]\n";
-  if (argc >= 2 && (std::string{argv[1]} == "--help" || std::string{argv[1]} == "-h")) {
+  std::string usage
+    = "usage: troupe-trace dump FILE | stats FILE | diff A B |\n"
+      "       render RUN_DIR --out=DIR [--log-every-n-steps=N] "
+      "[--reduce=NAME=SPEC,...] [--loggers=csv,jsonl,tensorboard]\n";
+  if (argc >= 2
+      && (std::string{argv[1]} == "--help" || std::string{argv[1]} == "-h")) {
     fmt::print("{}", usage);
     return 0;
   }
   std::string cmd = argc >= 2 ? argv[1] : "";
   bool ok = (cmd == "dump" || cmd == "stats") ? argc == 3
-            : cmd == "diff"                     ? argc == 4
-            : cmd == "render"                   ? argc >= 3
-                                                : false;
+    : cmd == "diff"                           ? argc == 4
+    : cmd == "render"                         ? argc >= 3
+                                              : false;
   if (!ok) {
     fmt::print(stderr, "{}", usage);
     return 2;
@@ -167,7 +169,8 @@ int main(int argc, char** argv) {
       std::vector<const char*> args{"render"};
       for (int i = 3; i < argc; ++i)
         args.push_back(argv[i]);
-      if (!p.parse(static_cast<int>(args.size()), args.data()) || ro.out_dir.empty()) {
+      if (!p.parse(static_cast<int>(args.size()), args.data())
+          || ro.out_dir.empty()) {
         fmt::print(stderr, "{}", usage);
         return 2;
       }

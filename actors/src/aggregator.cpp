@@ -58,8 +58,7 @@ void reduce_step(aggregator_impl* self) {
   summary.lr = st.slots.front()->lr;
   summary.reduced = core::reduce_in_rank_order(outputs);
   summary.per_replica = std::move(outputs);
-  reduced_gradient reduced{st.next_step,
-                           tensor_payload{st.buffers.sum(grads)}};
+  reduced_gradient reduced{st.next_step, tensor_payload{st.buffers.sum(grads)}};
   for (auto& s : st.slots)
     s.reset();
   // Every stepper, in rank order.
@@ -145,7 +144,8 @@ aggregator(aggregator_impl* self, int32_t replicas,
 aggregator_actor spawn_aggregator(caf::actor_system& sys, int32_t replicas,
                                   summary_sink_actor coordinator,
                                   inbound_tap tap) {
-  return sys.spawn(aggregator, replicas, std::move(coordinator), std::move(tap));
+  return sys.spawn(aggregator, replicas, std::move(coordinator),
+                   std::move(tap));
 }
 
 } // namespace troupe::actors

@@ -10,8 +10,8 @@ namespace troupe::actors {
 namespace {
 
 template <class F>
-callback_effects guarded(const core::callback& cb, const char* event,
-                         int64_t step, F f) {
+callback_effects
+guarded(const core::callback& cb, const char* event, int64_t step, F f) {
   try {
     return f();
   } catch (const std::exception& e) {
@@ -27,38 +27,43 @@ callback_effects guarded(const core::callback& cb, const char* event,
   }
 }
 
-callback_actor::behavior_type
-callback_host(tapped<callback_actor::base>* self, core::callback_ptr cb,
-              inbound_tap tap) {
+callback_actor::behavior_type callback_host(tapped<callback_actor::base>* self,
+                                            core::callback_ptr cb,
+                                            inbound_tap tap) {
   self->tap("callback:" + cb->name(), std::move(tap));
   return {
     [cb](const fit_start_event& e) {
-      return guarded(*cb, "on_fit_start", 0,
-                     [&] { return cb->on_fit_start(e); });
+      return guarded(*cb, "on_fit_start", 0, [&] {
+        return cb->on_fit_start(e);
+      });
     },
     [cb](const train_step_end_event& e) {
-      return guarded(*cb, "on_train_step_end", e.step,
-                     [&] { return cb->on_train_step_end(e); });
+      return guarded(*cb, "on_train_step_end", e.step, [&] {
+        return cb->on_train_step_end(e);
+      });
     },
     [cb](const validation_end_event& e) {
-      return guarded(*cb, "on_validation_end", e.step,
-                     [&] { return cb->on_validation_end(e); });
+      return guarded(*cb, "on_validation_end", e.step, [&] {
+        return cb->on_validation_end(e);
+      });
     },
     [cb](const epoch_end_event& e) {
-      return guarded(*cb, "on_epoch_end", e.step,
-                     [&] { return cb->on_epoch_end(e); });
+      return guarded(*cb, "on_epoch_end", e.step, [&] {
+        return cb->on_epoch_end(e);
+      });
     },
     [cb](const fit_end_event& e) {
-      return guarded(*cb, "on_fit_end", e.step,
-                     [&] { return cb->on_fit_end(e); });
+      return guarded(*cb, "on_fit_end", e.step, [&] {
+        return cb->on_fit_end(e);
+      });
     },
   };
 }
 
 } // namespace
 
-callback_actor spawn_callback_host(caf::actor_system& sys, core::callback_ptr cb,
-                               inbound_tap tap) {
+callback_actor spawn_callback_host(caf::actor_system& sys,
+                                   core::callback_ptr cb, inbound_tap tap) {
   return sys.spawn(callback_host, std::move(cb), std::move(tap));
 }
 

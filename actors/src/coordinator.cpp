@@ -79,14 +79,15 @@ void arm_watchdog(coordinator_impl* self) {
     watchdog_atom_v, st.loop->state().progress);
 }
 
-// -- commands into messages --------------------------------------------------------
+// -- commands into messages ---------------------------------------------------
 
 void run(coordinator_impl* self, core::fit_commands cmds) {
   auto& st = self->state;
   for (auto& cmd : cmds) {
     if (std::holds_alternative<core::open_log>(cmd)) {
-      self->request(st.cfg.logger, caf::infinite,
-                    log_start{st.cfg.config_json, st.cfg.start_lines})
+      self
+        ->request(st.cfg.logger, caf::infinite,
+                  log_start{st.cfg.config_json, st.cfg.start_lines})
         .then([](bool) {},
               [=](caf::error& err) {
                 feed(self, [&](core::fit_loop& l) {
@@ -120,7 +121,9 @@ void run(coordinator_impl* self, core::fit_commands cmds) {
       self->request(st.cfg.logger, caf::infinite, std::move(x->batch))
         .then(
           [=](int64_t) {
-            feed(self, [](core::fit_loop& l) { return l.logged(); });
+            feed(self, [](core::fit_loop& l) {
+              return l.logged();
+            });
           },
           [=](caf::error& err) {
             feed(self, [&](core::fit_loop& l) {
@@ -134,7 +137,9 @@ void run(coordinator_impl* self, core::fit_commands cmds) {
       self->request(st.cfg.logger, caf::infinite, log_finish{x->report})
         .then(
           [=](fit_report& r) {
-            feed(self, [&](core::fit_loop& l) { return l.closed(std::move(r)); });
+            feed(self, [&](core::fit_loop& l) {
+              return l.closed(std::move(r));
+            });
           },
           [=](caf::error& err) {
             feed(self, [&](core::fit_loop& l) {
@@ -155,8 +160,9 @@ pipeline_handles spawn_pipeline(coordinator_impl* self) {
   auto& st = self->state;
   auto& sys = self->system();
   pipeline_handles p;
-  p.aggregator = spawn_aggregator(sys, static_cast<int32_t>(st.cfg.sched.replicas),
-                                  caf::actor_cast<coordinator_actor>(self), st.cfg.tap);
+  p.aggregator
+    = spawn_aggregator(sys, static_cast<int32_t>(st.cfg.sched.replicas),
+                       caf::actor_cast<coordinator_actor>(self), st.cfg.tap);
   auto data = st.cfg.data;
   for (int64_t r = 0; r < st.cfg.sched.replicas; ++r) {
     stepper_config sc;
@@ -268,19 +274,25 @@ coordinator_actor::behavior_type coordinator(coordinator_impl* self,
       return st.done;
     },
     [=](step_summary& s) {
-      feed(self, [&](core::fit_loop& l) { return l.step_arrived(std::move(s)); });
+      feed(self, [&](core::fit_loop& l) {
+        return l.step_arrived(std::move(s));
+      });
     },
     [=](eval_summary& e) {
-      feed(self, [&](core::fit_loop& l) { return l.eval_arrived(std::move(e)); });
+      feed(self, [&](core::fit_loop& l) {
+        return l.eval_arrived(std::move(e));
+      });
     },
     [=](const actor_failure& f) {
       feed(self, [&](core::fit_loop& l) {
-        return l.fail(fmt::format("{} failed at step {}: {}", f.actor, f.step,
-                                  f.what));
+        return l.fail(
+          fmt::format("{} failed at step {}: {}", f.actor, f.step, f.what));
       });
     },
     [=](watchdog_atom, uint64_t seen) {
-      feed(self, [&](core::fit_loop& l) { return l.watchdog(seen); });
+      feed(self, [&](core::fit_loop& l) {
+        return l.watchdog(seen);
+      });
       if (!self->state.loop->done())
         arm_watchdog(self);
     },
@@ -292,7 +304,8 @@ coordinator_actor::behavior_type coordinator(coordinator_impl* self,
 coordinator_actor spawn_coordinator(caf::actor_system& sys,
                                     coordinator_config cfg) {
   if (cfg.pipeline
-      && static_cast<int64_t>(cfg.pipeline->steppers.size()) != cfg.sched.replicas)
+      && static_cast<int64_t>(cfg.pipeline->steppers.size())
+        != cfg.sched.replicas)
     throw std::invalid_argument(
       fmt::format("coordinator: {} steppers given for {} replicas",
                   cfg.pipeline->steppers.size(), cfg.sched.replicas));

@@ -6,9 +6,9 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
-#include "troupe/core/report/report.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/logging/summary.hpp"
+#include "troupe/core/report/report.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe::actors {
@@ -96,7 +96,9 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
     },
     [=](const log_finish& f) -> caf::result<fit_report> {
       auto& st = self->state;
-      each_sink(self, st.step, [&](core::sink& s) { s.close(); });
+      each_sink(self, st.step, [&](core::sink& s) {
+        s.close();
+      });
       auto report = f.report;
       report.sink_errors = st.sink_errors;
       report.wall_seconds = std::chrono::duration<double>(
@@ -129,7 +131,7 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
 } // namespace
 
 logger_actor spawn_logger(caf::actor_system& sys, logger_config cfg,
-                        bool detached) {
+                          bool detached) {
   if (detached)
     return sys.spawn<caf::detached>(logger, std::move(cfg));
   return sys.spawn(logger, std::move(cfg));

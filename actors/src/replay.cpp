@@ -35,7 +35,8 @@ caf::behavior peer_behavior(tapped_actor* self,
                             std::shared_ptr<replay_session::state> st,
                             std::string name) {
   self->set_default_handler(
-    [](caf::scheduled_actor* ptr, caf::message_view&) -> caf::result<caf::message> {
+    [](caf::scheduled_actor* ptr,
+       caf::message_view&) -> caf::result<caf::message> {
       // A request is answered later, from the trace (see run()).
       if (ptr->current_message_id().is_request())
         return caf::delegated<caf::message>{};
@@ -44,15 +45,15 @@ caf::behavior peer_behavior(tapped_actor* self,
   // A replayed coordinator stops its pipeline at the end: stand-ins stay
   // (the session kills them), and the exit shows among what they received.
   self->set_exit_handler([](caf::exit_msg&) {});
-  self->tap(name, [self, st](const std::string& who,
-                             const caf::mailbox_element& x) {
-    st->received.push_back(x.copy_content_to_message());
-    st->receivers.push_back(who);
-    if (x.mid.is_request() && x.sender && x.sender->id() == st->target)
-      st->pending[x.mid.request_id().integer_value()] =
-        replay_session::state::request{
-          x.sender, caf::actor_cast<caf::strong_actor_ptr>(self), x.mid};
-  });
+  self->tap(
+    name, [self, st](const std::string& who, const caf::mailbox_element& x) {
+      st->received.push_back(x.copy_content_to_message());
+      st->receivers.push_back(who);
+      if (x.mid.is_request() && x.sender && x.sender->id() == st->target)
+        st->pending[x.mid.request_id().integer_value()]
+          = replay_session::state::request{
+            x.sender, caf::actor_cast<caf::strong_actor_ptr>(self), x.mid};
+    });
   return {
     [](replay_atom) {
       // nop: keeps the behavior non-empty
@@ -61,7 +62,8 @@ caf::behavior peer_behavior(tapped_actor* self,
 }
 
 caf::scheduler::test_coordinator& test_scheduler(caf::actor_system& sys) {
-  auto* sched = dynamic_cast<caf::scheduler::test_coordinator*>(&sys.scheduler());
+  auto* sched
+    = dynamic_cast<caf::scheduler::test_coordinator*>(&sys.scheduler());
   if (sched == nullptr)
     throw std::logic_error("replay_session needs scheduler.policy=testing");
   return *sched;
@@ -70,7 +72,7 @@ caf::scheduler::test_coordinator& test_scheduler(caf::actor_system& sys) {
 } // namespace
 
 replay_session::replay_session(caf::actor_system& sys)
-  : sys_(sys), state_(std::make_shared<state>()) {
+    : sys_(sys), state_(std::make_shared<state>()) {
   test_scheduler(sys_);
   harness_ = sys_.spawn(peer_behavior, state_, std::string{"harness"});
   test_scheduler(sys_).run();
@@ -109,12 +111,13 @@ replay_output replay_session::run(const caf::actor& target,
   core::trace_entry e;
   while (reader.next(e)) {
     bool system = e.content.match_elements<caf::exit_msg>()
-                  || e.content.match_elements<caf::down_msg>();
+      || e.content.match_elements<caf::down_msg>();
     if (system || (e.kind == core::trace_kind::response && e.message_id == 0)) {
       ++out.skipped;
       continue;
     }
-    if (auto type = core::digested_message_type(e.content); digests && type != nullptr)
+    if (auto type = core::digested_message_type(e.content);
+        digests && type != nullptr)
       throw std::invalid_argument(fmt::format(
         "{}: record {} ({}) holds tensor digests, not values (recorded with "
         "--trace-tensors=digest): an actor cannot compute with it; record "
@@ -123,9 +126,7 @@ replay_output replay_session::run(const caf::actor& target,
     // Nothing else runs until sched.run(): the test scheduler is
     // single-threaded, so the actors can be fed from here directly.
     if (e.kind == core::trace_kind::response) {
-      auto rid = caf::message_id{e.message_id}
-                   .request_id()
-                   .integer_value();
+      auto rid = caf::message_id{e.message_id}.request_id().integer_value();
       auto i = st.pending.find(rid);
       if (i == st.pending.end()) {
         ++out.unmatched_responses;
@@ -133,14 +134,14 @@ replay_output replay_session::run(const caf::actor& target,
       }
       auto req = std::move(i->second);
       st.pending.erase(i);
-      req.requester->enqueue(caf::make_mailbox_element(
-                               req.peer, req.mid.response_id(), {},
-                               std::move(e.content)),
-                             nullptr);
+      req.requester->enqueue(
+        caf::make_mailbox_element(req.peer, req.mid.response_id(), {},
+                                  std::move(e.content)),
+        nullptr);
     } else {
       auto mid = e.kind == core::trace_kind::request
-                   ? h->new_request_id(caf::message_priority::normal)
-                   : caf::make_message_id();
+        ? h->new_request_id(caf::message_priority::normal)
+        : caf::make_message_id();
       target->enqueue(caf::make_mailbox_element(harness_ptr, mid, {},
                                                 std::move(e.content)),
                       nullptr);

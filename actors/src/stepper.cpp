@@ -81,7 +81,8 @@ bool run_step(stepper_impl* self, const step_batch& b) {
     if (n == s.global_batch)
       out.loss.backward();
     else
-      (out.loss * (static_cast<double>(n) / static_cast<double>(s.global_batch)))
+      (out.loss
+       * (static_cast<double>(n) / static_cast<double>(s.global_batch)))
         .backward();
     add(c.outputs, "loss", loss, static_cast<double>(n));
     for (const auto& m : out.metrics)
@@ -104,21 +105,23 @@ bool run_step(stepper_impl* self, const step_batch& b) {
   c.grad.tensor = st.grads.buffer();
   auto step = b.step;
   self->request(st.cfg.aggregator, caf::infinite, std::move(c))
-    .then([=](reduced_gradient& r) { apply_reduced(self, r); },
-          [=](caf::error& err) {
-            if (!self->state.failed)
-              report(self, step,
-                     fmt::format("the aggregator did not reduce step {}: {}",
-                                 step, self->system().render(err)));
-          });
+    .then(
+      [=](reduced_gradient& r) {
+        apply_reduced(self, r);
+      },
+      [=](caf::error& err) {
+        if (!self->state.failed)
+          report(self, step,
+                 fmt::format("the aggregator did not reduce step {}: {}", step,
+                             self->system().render(err)));
+      });
   return true;
 }
 
 void evaluate(stepper_impl* self, eval_kind kind, int64_t step) {
   auto& st = self->state;
-  const auto& data = kind == eval_kind::test
-                       ? st.cfg.data->test
-                       : st.cfg.data->val;
+  const auto& data = kind == eval_kind::test ? st.cfg.data->test
+                                             : st.cfg.data->val;
   eval_contribution ec;
   ec.kind = kind;
   ec.step = step;

@@ -10,18 +10,14 @@ namespace troupe::actors {
 trace_recorder::trace_recorder(caf::actor_system& sys, std::string dir,
                                std::vector<std::string> selection,
                                core::trace_tensors tensors)
-  : sys_(sys),
-    dir_(std::move(dir)),
-    selection_(std::move(selection)),
-    types_(core::troupe_type_names()),
-    tensors_(tensors) {
+    : sys_(sys), dir_(std::move(dir)), selection_(std::move(selection)),
+      types_(core::troupe_type_names()), tensors_(tensors) {
   // nop
 }
 
 const std::vector<std::string>& trace_recorder::kinds() {
-  static const std::vector<std::string> xs{"coordinator", "logger",
-                                           "aggregator",  "loader",
-                                           "stepper",     "callback"};
+  static const std::vector<std::string> xs{
+    "coordinator", "logger", "aggregator", "loader", "stepper", "callback"};
   return xs;
 }
 
@@ -39,7 +35,7 @@ std::string trace_recorder::file_name(const std::string& actor) {
   std::string out;
   for (char c : actor) {
     bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                 || (c >= '0' && c <= '9') || c == '_' || c == '.';
+      || (c >= '0' && c <= '9') || c == '_' || c == '.';
     out += plain ? c : '-';
   }
   while (!out.empty() && out.back() == '-')
@@ -54,8 +50,8 @@ core::trace_writer* trace_recorder::writer(const std::string& actor) {
     return i->second.get();
   std::unique_ptr<core::trace_writer> w;
   try {
-    w = std::make_unique<core::trace_writer>(sys_, dir_ + "/" + file_name(actor),
-                                             actor, types_, tensors_);
+    w = std::make_unique<core::trace_writer>(
+      sys_, dir_ + "/" + file_name(actor), actor, types_, tensors_);
   } catch (const std::exception& e) {
     errors_.push_back(e.what());
   }
@@ -70,8 +66,8 @@ inbound_tap trace_recorder::tap() {
     if (w == nullptr)
       return;
     auto kind = x.mid.is_response() ? core::trace_kind::response
-                : x.mid.is_request() ? core::trace_kind::request
-                                     : core::trace_kind::async;
+      : x.mid.is_request()          ? core::trace_kind::request
+                                    : core::trace_kind::async;
     uint64_t sender = x.sender ? x.sender->id() : 0;
     try {
       w->append(kind, sender, x.mid.integer_value(),

@@ -13,13 +13,13 @@
 #include "troupe/actors/logger.hpp"
 #include "troupe/actors/trace_recorder.hpp"
 #include "troupe/core/data/augment.hpp"
-#include "troupe/core/runtime/blas.hpp"
-#include "troupe/core/util/errors.hpp"
-#include "troupe/core/runtime/interrupt.hpp"
 #include "troupe/core/logging/run_dir.hpp"
-#include "troupe/core/logging/summary.hpp"
-#include "troupe/core/train/schedule.hpp"
 #include "troupe/core/logging/sinks.hpp"
+#include "troupe/core/logging/summary.hpp"
+#include "troupe/core/runtime/blas.hpp"
+#include "troupe/core/runtime/interrupt.hpp"
+#include "troupe/core/train/schedule.hpp"
+#include "troupe/core/util/errors.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe {
@@ -33,7 +33,7 @@ std::mutex init_mutex;
 } // namespace
 
 trainer::trainer(core::trainer_options opts, std::string name)
-  : opts_(std::move(opts)), name_(std::move(name)) {
+    : opts_(std::move(opts)), name_(std::move(name)) {
   // nop
 }
 
@@ -76,15 +76,16 @@ std::vector<std::string> trainer::plan(int64_t train_size) const {
 
 fit_report trainer::fit(const core::model_def& model,
                         const core::data_module& data) {
-  // -- everything that can be wrong is checked before training -----------------
+  // -- everything that can be wrong is checked before training ----------------
   core::validate(opts_);
   auto sched = core::schedule::make(opts_, data.train.size());
   if (core::parse_augment(opts_.augment).enabled() && data.train.size() > 0)
     core::image_side(data.train.inputs.size(1)); // throws when not square
   if (opts_.device != "cpu" && !torch::cuda::is_available())
-    throw core::config_error("device", "'" + opts_.device
-                                         + "' requested, but this LibTorch "
-                                           "build has no CUDA device");
+    throw core::config_error("device",
+                             "'" + opts_.device
+                               + "' requested, but this LibTorch "
+                                 "build has no CUDA device");
   run_dir_ = opts_.run_dir.empty() ? core::next_version_dir("runs", name_)
                                    : opts_.run_dir;
   auto effective = opts_;
@@ -94,8 +95,8 @@ fit_report trainer::fit(const core::model_def& model,
     std::error_code ec;
     std::filesystem::create_directories(run_dir_ + "/trace", ec);
     if (ec)
-      throw core::output_error(run_dir_ + "/trace: cannot create: "
-                               + ec.message());
+      throw core::output_error(run_dir_
+                               + "/trace: cannot create: " + ec.message());
   }
   if (!opts_.export_params.empty()) {
     std::error_code ec;
@@ -138,12 +139,12 @@ fit_report trainer::fit(const core::model_def& model,
   }
   auto lines = plan(data.train.size());
   lines.push_back("troupe: run directory " + run_dir_);
-  // -- the actor system ---------------------------------------------------------------
+  // -- the actor system -------------------------------------------------------
   caf::actor_system_config cfg;
   cfg.add_message_types<caf::id_block::troupe>();
   auto threads = opts_.scheduler_threads > 0
-                   ? static_cast<size_t>(opts_.scheduler_threads)
-                   : std::max<size_t>(1, std::thread::hardware_concurrency());
+    ? static_cast<size_t>(opts_.scheduler_threads)
+    : std::max<size_t>(1, std::thread::hardware_concurrency());
   cfg.set("scheduler.max-threads", threads);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   cfg.set("logger.console", caf::atom("none"));
@@ -193,10 +194,9 @@ fit_report trainer::fit(const core::model_def& model,
     auto config_json = core::to_json(effective);
     config_json.pop_back(); // '}'
     cc.config_json = config_json
-                     + fmt::format(", \"steps_per_epoch\": {}, "
-                                   "\"total_steps\": {}, \"train_samples\": {}}}",
-                                   sched.steps_per_epoch, sched.total_steps,
-                                   sched.train_size);
+      + fmt::format(", \"steps_per_epoch\": {}, "
+                    "\"total_steps\": {}, \"train_samples\": {}}}",
+                    sched.steps_per_epoch, sched.total_steps, sched.train_size);
     cc.start_lines = std::move(lines);
     cc.on_spawn = on_spawn_;
     cc.tap = tap;
@@ -205,11 +205,14 @@ fit_report trainer::fit(const core::model_def& model,
     core::interrupt_scope interrupts;
     caf::scoped_actor self{sys};
     self->request(coordinator, caf::infinite, start_atom_v)
-      .receive([&](fit_report& r) { report = std::move(r); },
-               [&](caf::error& err) {
-                 report.status = fit_status::failed;
-                 report.error = "coordinator: " + sys.render(err);
-               });
+      .receive(
+        [&](fit_report& r) {
+          report = std::move(r);
+        },
+        [&](caf::error& err) {
+          report.status = fit_status::failed;
+          report.error = "coordinator: " + sys.render(err);
+        });
   } // every actor has terminated here: traces are complete
   if (recorder)
     for (auto& e : recorder->close()) {

@@ -69,8 +69,7 @@ bool same_digest(const tensor_digest& d, const at::Tensor& t) {
   if (!t.defined())
     return d.dtype < 0;
   return d.dtype == static_cast<int32_t>(t.scalar_type())
-         && at::IntArrayRef{d.shape} == t.sizes()
-         && d.value == tensor_digest_of(t);
+    && at::IntArrayRef{d.shape} == t.sizes() && d.value == tensor_digest_of(t);
 }
 
 } // namespace
@@ -84,7 +83,7 @@ uint64_t tensor_digest_of(const at::Tensor& x) {
 }
 
 scoped_tensor_digests::scoped_tensor_digests(bool on)
-  : previous_(write_digests) {
+    : previous_(write_digests) {
   write_digests = on;
 }
 
@@ -96,8 +95,8 @@ bool operator==(const tensor_payload& x, const tensor_payload& y) {
   if (x.digest || y.digest) {
     if (x.digest && y.digest)
       return x.digest->shape == y.digest->shape
-             && x.digest->dtype == y.digest->dtype
-             && x.digest->value == y.digest->value;
+        && x.digest->dtype == y.digest->dtype
+        && x.digest->value == y.digest->value;
     return x.digest ? same_digest(*x.digest, y.tensor)
                     : same_digest(*y.digest, x.tensor);
   }
@@ -163,7 +162,8 @@ std::string describe(const tensor_payload& x) {
   out += "], ";
   out += c10::toString(static_cast<c10::ScalarType>(dtype));
   char hex[32];
-  std::snprintf(hex, sizeof(hex), ", %s %016llx", x.digest ? "digest" : "values",
+  std::snprintf(hex, sizeof(hex), ", %s %016llx",
+                x.digest ? "digest" : "values",
                 static_cast<unsigned long long>(digest));
   return out + hex;
 }
@@ -176,7 +176,8 @@ caf::error from_bytes(tensor_bytes&& x, tensor_payload& out) {
   }
   bool digest = x.dtype >= 0 && (x.dtype & digest_flag) != 0;
   auto dtype_id = digest ? x.dtype & ~digest_flag : x.dtype;
-  if (dtype_id < 0 || dtype_id >= static_cast<int32_t>(c10::ScalarType::NumOptions))
+  if (dtype_id < 0
+      || dtype_id >= static_cast<int32_t>(c10::ScalarType::NumOptions))
     return caf::make_error(caf::sec::invalid_argument,
                            "tensor_payload: unknown dtype");
   auto dtype = static_cast<c10::ScalarType>(dtype_id);

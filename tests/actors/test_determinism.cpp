@@ -37,10 +37,12 @@ struct run_output {
 /// The recording model with dropout drawn from the replica's generator and,
 /// optionally, a delay on one replica's micro-batches (to permute the order
 /// in which replicas reach the aggregator).
-core::model_def noisy_model(std::shared_ptr<micro_log> log, int slow_rank = -1) {
+core::model_def noisy_model(std::shared_ptr<micro_log> log,
+                            int slow_rank = -1) {
   auto model = recording_model(log);
   auto inner = model.step;
-  model.step = [inner, log, slow_rank](torch::nn::Module& m, const at::Tensor& x,
+  model.step = [inner, log, slow_rank](torch::nn::Module& m,
+                                       const at::Tensor& x,
                                        const at::Tensor& y) {
     auto in = x;
     if (m.is_training()) {
@@ -88,8 +90,11 @@ run_output run(int64_t threads, int64_t replicas = 3, int slow_rank = -1) {
   });
   auto report = t.fit(noisy_model(log, slow_rank), small_data(1000));
   REQUIRE(report.status == troupe::fit_status::completed);
-  run_output out{read_text(dir / "metrics.csv"), read_text(dir / "metrics.jsonl"),
-                 {}, {}, 0};
+  run_output out{read_text(dir / "metrics.csv"),
+                 read_text(dir / "metrics.jsonl"),
+                 {},
+                 {},
+                 0};
   for (const auto& m : log->modules)
     for (const auto& p : m->parameters())
       out.params.push_back(p.detach().clone());
@@ -181,10 +186,10 @@ TEST_CASE("scheduler_threads reaches CAF", "[actors][determinism]") {
       std::lock_guard<std::mutex> guard{mtx};
       ids.insert(std::this_thread::get_id());
     });
-    REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
-                  small_data(512))
-              .status
-            == troupe::fit_status::completed);
+    REQUIRE(
+      t.fit(recording_model(std::make_shared<micro_log>()), small_data(512))
+        .status
+      == troupe::fit_status::completed);
     CHECK(configured == static_cast<size_t>(threads));
     return ids.size();
   };
@@ -205,10 +210,10 @@ TEST_CASE("another seed gives other metrics", "[actors][determinism]") {
     o.seed = seed;
     o.run_dir = dir;
     trainer t{o};
-    REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
-                  small_data(512))
-              .status
-            == troupe::fit_status::completed);
+    REQUIRE(
+      t.fit(recording_model(std::make_shared<micro_log>()), small_data(512))
+        .status
+      == troupe::fit_status::completed);
     return read_text(dir + "/metrics.csv");
   };
   CHECK(go(d1.path(), 1) != go(d2.path(), 2));
@@ -240,7 +245,9 @@ struct collector_state {
 
 caf::behavior collector(caf::stateful_actor<collector_state>* self) {
   return {
-    [=](step_summary& s) { self->state.summaries.push_back(std::move(s)); },
+    [=](step_summary& s) {
+      self->state.summaries.push_back(std::move(s));
+    },
   };
 }
 
@@ -255,8 +262,8 @@ TEST_CASE_METHOD(deterministic_fixture,
   std::vector<at::Tensor> grads{torch::tensor({1e8f, 1.0f, 0.1f}),
                                 torch::tensor({1.0f, 1e8f, 0.2f}),
                                 torch::tensor({-1e8f, -1e8f, 0.3f})};
-  REQUIRE_FALSE(((grads[0] + grads[1]) + grads[2])
-                  .equal((grads[2] + grads[1]) + grads[0]));
+  REQUIRE_FALSE(
+    ((grads[0] + grads[1]) + grads[2]).equal((grads[2] + grads[1]) + grads[0]));
   std::vector<int> order{0, 1, 2};
   std::vector<std::string> reduced_bytes;
   std::vector<step_summary> summaries;
@@ -275,9 +282,10 @@ TEST_CASE_METHOD(deterministic_fixture,
         c.rank = r;
         c.samples = 10 * (r + 1);
         c.lr = 0.1;
-        c.grad.tensor = grads[static_cast<size_t>(r)] * static_cast<float>(step);
-        c.outputs = {{"loss", 0.1 * (r + 1) * 1e8 * (r == 2 ? -1 : 1),
-                      10.0 * (r + 1)}};
+        c.grad.tensor = grads[static_cast<size_t>(r)]
+          * static_cast<float>(step);
+        c.outputs
+          = {{"loss", 0.1 * (r + 1) * 1e8 * (r == 2 ? -1 : 1), 10.0 * (r + 1)}};
         caf::anon_send(steppers[static_cast<size_t>(r)], std::move(c));
       }
       sched.run();
@@ -309,7 +317,8 @@ TEST_CASE_METHOD(deterministic_fixture,
     CHECK(b == reduced_bytes.front());
   // And the reduction is the rank-ordered one.
   auto expected = ((grads[0] + grads[1]) + grads[2]) * 2.0f;
-  auto got = torch::from_blob(reduced_bytes.front().data(), {3}, torch::kFloat32);
+  auto got = torch::from_blob(reduced_bytes.front().data(), {3},
+                              torch::kFloat32);
   CHECK(got.equal(expected));
   CHECK(summaries.front().samples == 60);
   CHECK(summaries.front().per_replica.size() == 3);

@@ -49,7 +49,8 @@ struct recorder : core::callback {
     return {};
   }
   callback_effects on_fit_end(const fit_end_event& e) override {
-    seen.push_back("fit_end " + std::to_string(e.step) + " " + to_string(e.status));
+    seen.push_back("fit_end " + std::to_string(e.step) + " "
+                   + to_string(e.status));
     return {};
   }
 };
@@ -76,20 +77,11 @@ TEST_CASE("callbacks see the documented event order", "[actors][events]") {
                       small_data(64)); // 4 steps per epoch, 8 in all
   REQUIRE(report.status == troupe::fit_status::completed);
   std::vector<std::string> expected{
-    "fit_start total=8",
-    "train_step_end 1",
-    "train_step_end 2 logged",
-    "train_step_end 3",
-    "validation_end 3",
-    "train_step_end 4 logged",
-    "epoch_end 0 at 4",
-    "train_step_end 5",
-    "train_step_end 6 logged",
-    "validation_end 6",
-    "train_step_end 7",
-    "train_step_end 8 logged",
-    "epoch_end 1 at 8",
-    "fit_end 8 completed",
+    "fit_start total=8", "train_step_end 1",    "train_step_end 2 logged",
+    "train_step_end 3",  "validation_end 3",    "train_step_end 4 logged",
+    "epoch_end 0 at 4",  "train_step_end 5",    "train_step_end 6 logged",
+    "validation_end 6",  "train_step_end 7",    "train_step_end 8 logged",
+    "epoch_end 1 at 8",  "fit_end 8 completed",
   };
   CHECK(rec->seen == expected);
   // Effects are logged at the event's step, every step.
@@ -116,8 +108,8 @@ TEST_CASE("a stop answered to step s ends training after step s + 1",
       INFO("threads " << threads << ", stop at " << stop_at);
       CHECK(report.status == troupe::fit_status::stopped);
       CHECK(report.global_step == stop_at + 1);
-      CHECK(rec->seen.back() == "fit_end " + std::to_string(stop_at + 1)
-                                  + " stopped");
+      CHECK(rec->seen.back()
+            == "fit_end " + std::to_string(stop_at + 1) + " stopped");
       CHECK(series(read_points(dir / "metrics.jsonl"), "recorder/step").size()
             == static_cast<size_t>(stop_at + 1));
       CHECK(read_text(dir / "summary.json").find("\"status\": \"stopped\"")

@@ -38,8 +38,7 @@ bool contains(const std::string& text, const std::string& part) {
 /// Throws from on_train_step_end at `at`.
 struct throwing_callback : core::callback {
   int64_t at;
-  explicit throwing_callback(int64_t at) : at(at) {
-  }
+  explicit throwing_callback(int64_t at) : at(at) {}
   std::string name() const override {
     return "thrower";
   }
@@ -103,7 +102,8 @@ TEST_CASE("a stepper that dies is detected, no hang", "[actors][failures]") {
   std::atomic<int> calls{0};
   auto model = recording_model(std::make_shared<micro_log>());
   auto inner = model.step;
-  model.step = [&calls, victim, inner](torch::nn::Module& m, const at::Tensor& x,
+  model.step = [&calls, victim, inner](torch::nn::Module& m,
+                                       const at::Tensor& x,
                                        const at::Tensor& y) {
     if (m.is_training() && ++calls == 12)
       caf::anon_send_exit(*victim, caf::exit_reason::kill);
@@ -158,10 +158,10 @@ TEST_CASE("an existing run is not overwritten by accident",
   o.max_epochs = 1;
   {
     trainer t{o};
-    REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
-                  small_data(256))
-              .status
-            == troupe::fit_status::completed);
+    REQUIRE(
+      t.fit(recording_model(std::make_shared<micro_log>()), small_data(256))
+        .status
+      == troupe::fit_status::completed);
   }
   auto before = read_text(dir / "metrics.csv");
   trainer again{o};

@@ -81,8 +81,8 @@ std::pair<double, double> recorded(const micro_log& log, size_t r, int64_t s) {
   double sum = 0;
   double n = 0;
   for (int64_t m = 0; m < accumulate; ++m) {
-    const auto& [loss, samples] =
-      entries.at(static_cast<size_t>((s - 1) * accumulate + m));
+    const auto& [loss, samples]
+      = entries.at(static_cast<size_t>((s - 1) * accumulate + m));
     sum += loss * static_cast<double>(samples);
     n += static_cast<double>(samples);
   }

@@ -20,7 +20,6 @@ namespace {
 
 using point_key = std::pair<int64_t, std::string>;
 
-
 /// (step, name) -> value from metrics.csv; each cell is one point.
 std::map<point_key, double> csv_points(const std::string& path) {
   std::map<point_key, double> out;
@@ -44,8 +43,8 @@ std::map<point_key, double> csv_points(const std::string& path) {
     auto step = std::stoll(cells.at(0));
     for (size_t i = 2; i < cells.size(); ++i)
       if (!cells[i].empty())
-        REQUIRE(out.emplace(point_key{step, cols.at(i)}, std::stod(cells[i]))
-                  .second);
+        REQUIRE(
+          out.emplace(point_key{step, cols.at(i)}, std::stod(cells[i])).second);
   }
   return out;
 }

@@ -33,9 +33,8 @@ core::trainer_options scenario(const std::string& dir) {
 /// The sample-weighted loss of every optimizer step, reduced over the
 /// micro-batches of every replica from the models' own records:
 /// step s of replica r ran micro-batches [(s-1)A, sA) of its log.
-std::vector<std::pair<double, double>> step_sums(const micro_log& log,
-                                                 int64_t accumulate,
-                                                 int64_t steps) {
+std::vector<std::pair<double, double>>
+step_sums(const micro_log& log, int64_t accumulate, int64_t steps) {
   std::vector<std::pair<double, double>> out;
   for (int64_t s = 1; s <= steps; ++s) {
     double sum = 0;

@@ -13,10 +13,10 @@
 #include "temp_dir.hpp"
 #include "troupe/actors/trace_recorder.hpp"
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/util/crc32c.hpp"
-#include "troupe/core/trace/trace_format.hpp"
-#include "troupe/core/util/errors.hpp"
 #include "troupe/core/logging/run_dir.hpp"
+#include "troupe/core/trace/trace_format.hpp"
+#include "troupe/core/util/crc32c.hpp"
+#include "troupe/core/util/errors.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 using namespace troupe;
@@ -34,7 +34,6 @@ core::trainer_options options(const std::string& dir) {
   o.run_dir = dir;
   return o;
 }
-
 
 std::vector<core::trace_entry> read_all(caf::actor_system& sys,
                                         const std::string& path) {
@@ -60,10 +59,10 @@ TEST_CASE_METHOD(system_fixture, "a traced run records every inbox in order",
   temp_dir traced;
   {
     trainer t{options(plain.path())};
-    REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
-                  small_data(320))
-              .status
-            == troupe::fit_status::completed);
+    REQUIRE(
+      t.fit(recording_model(std::make_shared<micro_log>()), small_data(320))
+        .status
+      == troupe::fit_status::completed);
   }
   auto o = options(traced.path());
   o.trace = {"all"};
@@ -92,10 +91,11 @@ TEST_CASE_METHOD(system_fixture, "a traced run records every inbox in order",
   CHECK(finished);
   for (auto name : {"aggregator", "loader", "stepper-0", "stepper-1"}) {
     INFO(name);
-    core::trace_reader r{sys, traced / ("trace/" + std::string{name} + ".trace")};
+    core::trace_reader r{sys,
+                         traced / ("trace/" + std::string{name} + ".trace")};
     CHECK(r.header().types.size() > 10);
     CHECK(r.header().actor.find(name == std::string{"stepper-0"} ? "stepper[0]"
-                                : name == std::string{"stepper-1"}
+                                  : name == std::string{"stepper-1"}
                                   ? "stepper[1]"
                                   : name)
           == 0);
@@ -118,8 +118,7 @@ TEST_CASE_METHOD(system_fixture, "corrupt and truncated traces are refused",
   auto o = options(dir.path());
   o.trace = {"logger"};
   trainer t{o};
-  REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()),
-                small_data(320))
+  REQUIRE(t.fit(recording_model(std::make_shared<micro_log>()), small_data(320))
             .status
           == troupe::fit_status::completed);
   auto path = dir / "trace/logger.trace";
@@ -154,8 +153,9 @@ TEST_CASE_METHOD(system_fixture, "corrupt and truncated traces are refused",
     auto bad = bytes;
     bad[20] ^= 0x01;
     CHECK_THROWS_AS((core::trace_reader{sys, "hdr", bad}), core::trace_error);
-    CHECK_THROWS_AS((core::trace_reader{sys, "magic", "TRPTRACX" + bytes.substr(8)}),
-                    core::trace_error);
+    CHECK_THROWS_AS(
+      (core::trace_reader{sys, "magic", "TRPTRACX" + bytes.substr(8)}),
+      core::trace_error);
   }
 }
 
@@ -227,6 +227,7 @@ TEST_CASE_METHOD(system_fixture,
   core::trace_entry e;
   for (int i = 0; i < 3; ++i)
     REQUIRE(r.next(e));
-  CHECK_THROWS_WITH(r.next(e), Catch::Contains("record 3")
-                                 && Catch::Contains("troupe::from_the_future"));
+  CHECK_THROWS_WITH(r.next(e),
+                    Catch::Contains("record 3")
+                      && Catch::Contains("troupe::from_the_future"));
 }

@@ -39,7 +39,8 @@ TEST_CASE("the EMA callback matches its recurrence", "[core][callbacks]") {
   CHECK(last.metrics[0].value == Approx(ref));
 }
 
-TEST_CASE("the learning-rate monitor logs at logged steps", "[core][callbacks]") {
+TEST_CASE("the learning-rate monitor logs at logged steps",
+          "[core][callbacks]") {
   lr_monitor lr;
   train_step_end_event e;
   e.lr = 0.25;

@@ -42,7 +42,7 @@ void parse_flag(trainer_options& o, const std::string& flag,
   p.parse(2, args);
 }
 
-// -- counting the fields of trainer_options ----------------------------------
+// -- counting the fields of trainer_options -----------------------------------
 
 /// Converts to a field of any type (unevaluated only): `T{any_field<I>{}...}`
 /// compiles while there are no more initialisers than fields.
@@ -58,7 +58,7 @@ struct brace_initializable : std::false_type {};
 template <class T, size_t... I>
 struct brace_initializable<T, std::index_sequence<I...>,
                            std::void_t<decltype(T{any_field<I>{}...})>>
-  : std::true_type {};
+    : std::true_type {};
 
 /// How many fields the aggregate `T` has.
 template <class T, size_t N = 0>
@@ -69,7 +69,7 @@ constexpr size_t field_count() {
     return N;
 }
 
-// -- a valid non-default value of each option, as its flag takes it ----------
+// -- a valid non-default value of each option, as its flag takes it -----------
 
 /// Candidate flag values for an option of this type; the test takes the
 /// first the option accepts that differs from its default.
@@ -260,8 +260,7 @@ TEST_CASE("describe() prints every option, augment's empty value as none",
   CHECK(lines.back() == "timeout             = 600");
 }
 
-TEST_CASE("--trace-tensors takes the words full and digest",
-          "[core][config]") {
+TEST_CASE("--trace-tensors takes the words full and digest", "[core][config]") {
   trainer_options o;
   parse_flag(o, "trace-tensors", "digest");
   CHECK(o.trace_tensors == trace_tensors::digest);
@@ -316,9 +315,13 @@ TEST_CASE("options parse in --name=value form", "[core][config]") {
   trainer_options o;
   arg_parser p("test", "test");
   add_trainer_options(p, o);
-  const char* args[] = {"test", "--shuffle=false", "--overwrite",
-                        "--loggers=csv,jsonl", "--reduce=train/loss=ema:0.02",
-                        "--max-steps=20", "--lr=0.5"};
+  const char* args[] = {"test",
+                        "--shuffle=false",
+                        "--overwrite",
+                        "--loggers=csv,jsonl",
+                        "--reduce=train/loss=ema:0.02",
+                        "--max-steps=20",
+                        "--lr=0.5"};
   REQUIRE(p.parse(7, args));
   CHECK_FALSE(o.shuffle);
   CHECK(o.overwrite);
@@ -336,7 +339,8 @@ TEST_CASE("the configuration serializes to JSON", "[core][config]") {
   o.reduce["train/loss"] = parse_reduction("ema:0.5");
   auto j = to_json(o);
   CHECK(j.find("\"lr\": 0.02") != std::string::npos);
-  CHECK(j.find("\"reduce\": {\"train/loss\": \"ema:0.5\"}") != std::string::npos);
+  CHECK(j.find("\"reduce\": {\"train/loss\": \"ema:0.5\"}")
+        != std::string::npos);
   CHECK(j.find("\"loggers\": [\"console\", \"csv\", \"jsonl\"]")
         != std::string::npos);
 }

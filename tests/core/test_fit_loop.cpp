@@ -55,8 +55,7 @@ step_summary summary_of(int64_t step) {
 }
 
 eval_summary eval_of(eval_kind kind, int64_t step) {
-  return eval_summary{kind, step,
-                      {{"loss", 0.25 * step, 1}}, {7, 7}};
+  return eval_summary{kind, step, {{"loss", 0.25 * step, 1}}, {7, 7}};
 }
 
 using event_variant = decltype(send_event::event);
@@ -89,7 +88,9 @@ struct simulation {
   fit_loop loop;
   /// Callback c's answer to an event.
   std::function<callback_effects(size_t, const event_variant&)> answer
-    = [](size_t, const event_variant&) { return callback_effects{}; };
+    = [](size_t, const event_variant&) {
+        return callback_effects{};
+      };
   /// Called before each input (to interrupt at a chosen point).
   std::function<void(simulation&)> before_input;
   std::vector<std::string> events; ///< as callback 0 saw them
@@ -117,7 +118,9 @@ struct simulation {
             post([s](fit_loop& l) {
               return l.eval_arrived(eval_of(eval_kind::validation, s));
             });
-          post([s](fit_loop& l) { return l.step_arrived(summary_of(s)); });
+          post([s](fit_loop& l) {
+            return l.step_arrived(summary_of(s));
+          });
         }
       } else if (auto* x = std::get_if<send_event>(&cmd)) {
         events.push_back(describe_event(x->event));
@@ -130,7 +133,9 @@ struct simulation {
         }
       } else if (auto* x = std::get_if<send_log>(&cmd)) {
         logs.push_back(x->batch);
-        post([](fit_loop& l) { return l.logged(); });
+        post([](fit_loop& l) {
+          return l.logged();
+        });
       } else if (auto* x = std::get_if<run_test>(&cmd)) {
         test_step = x->request.step;
         auto s = x->request.step;
@@ -139,7 +144,9 @@ struct simulation {
         });
       } else if (auto* x = std::get_if<close_log>(&cmd)) {
         auto r = x->report;
-        post([r](fit_loop& l) { return l.closed(r); });
+        post([r](fit_loop& l) {
+          return l.closed(r);
+        });
       } else if (auto* x = std::get_if<answer_trainer>(&cmd)) {
         report = x->report;
       }
@@ -197,20 +204,11 @@ TEST_CASE("the fit loop sends events in the documented order",
   CHECK(report.epochs == 2);
   CHECK(report.samples == 64);
   std::vector<std::string> expected{
-    "fit_start",
-    "train_step_end 1",
-    "train_step_end 2",
-    "train_step_end 3",
-    "validation_end 3",
-    "train_step_end 4",
-    "epoch_end 4",
-    "train_step_end 5",
-    "train_step_end 6",
-    "validation_end 6",
-    "train_step_end 7",
-    "train_step_end 8",
-    "epoch_end 8",
-    "fit_end 8 completed",
+    "fit_start",        "train_step_end 1",    "train_step_end 2",
+    "train_step_end 3", "validation_end 3",    "train_step_end 4",
+    "epoch_end 4",      "train_step_end 5",    "train_step_end 6",
+    "validation_end 6", "train_step_end 7",    "train_step_end 8",
+    "epoch_end 8",      "fit_end 8 completed",
   };
   CHECK(sim.events == expected);
   CHECK(sim.test_step == 8);
@@ -228,30 +226,32 @@ TEST_CASE("the fit loop sends events in the documented order",
     CHECK(sim.logs[i - 1].step <= sim.logs[i].step);
   // The window at step 2 is the sample-weighted mean of steps 1 and 2.
   auto at2 = std::find_if(sim.logs.begin(), sim.logs.end(),
-                          [](const log_batch& b) { return b.step == 2; });
+                          [](const log_batch& b) {
+                            return b.step == 2;
+                          });
   REQUIRE(at2 != sim.logs.end());
   CHECK(at2->metrics.front().value == Approx((1.5 / 1 + 1.5 / 2) / 2));
 }
 
-TEST_CASE("a stop answered to an event of step s ends after s + steps_ahead - 1",
-          "[core][fit_loop]") {
+TEST_CASE(
+  "a stop answered to an event of step s ends after s + steps_ahead - 1",
+  "[core][fit_loop]") {
   struct probe {
     const char* event;
     int64_t steps_ahead;
     int64_t last;
   };
-  for (auto p : {probe{"train_step_end 2", 2, 3},
-                 probe{"validation_end 3", 2, 4},
-                 probe{"epoch_end 4", 2, 5},
-                 probe{"train_step_end 2", 3, 4},
-                 probe{"train_step_end 7", 2, 8},
-                 probe{"train_step_end 1", 1, 1}}) {
+  for (auto p :
+       {probe{"train_step_end 2", 2, 3}, probe{"validation_end 3", 2, 4},
+        probe{"epoch_end 4", 2, 5}, probe{"train_step_end 2", 3, 4},
+        probe{"train_step_end 7", 2, 8}, probe{"train_step_end 1", 1, 1}}) {
     INFO(p.event << " with steps_ahead " << p.steps_ahead);
     simulation sim{make_config({"stopper"}, p.steps_ahead)};
     sim.answer = stop_on(p.event);
     auto report = sim.run();
     CHECK(report.global_step == p.last);
-    CHECK(report.status == troupe::fit_status::stopped); // even when the stop changed nothing
+    CHECK(report.status
+          == troupe::fit_status::stopped); // even when the stop changed nothing
     CHECK(sim.test_step == p.last);
     CHECK(sim.events.back()
           == fmt::format("fit_end {} {}", p.last, to_string(report.status)));
@@ -277,8 +277,7 @@ TEST_CASE("two callbacks' effects apply in the order they were added",
   };
   auto report = sim.run();
   CHECK(sim.logged_at(2)
-        == std::vector<std::string>{"train/loss", "lr", "first/x",
-                                    "second/x"});
+        == std::vector<std::string>{"train/loss", "lr", "first/x", "second/x"});
   CHECK(sim.logged_at(3)
         == std::vector<std::string>{"val/loss", "first/v", "second/v"});
   CHECK(report.global_step == 4);
@@ -399,8 +398,9 @@ TEST_CASE("failures end the fit once, naming the first cause",
   loop.step_arrived(summary_of(1));
   auto cmds = loop.fail("stepper[1] failed at step 2: boom");
   REQUIRE(cmds.size() == 2);
-  CHECK(std::get<send_log>(cmds[0]).batch.lines
-        == std::vector<std::string>{"error: stepper[1] failed at step 2: boom"});
+  CHECK(
+    std::get<send_log>(cmds[0]).batch.lines
+    == std::vector<std::string>{"error: stepper[1] failed at step 2: boom"});
   auto& closing = std::get<close_log>(cmds[1]).report;
   CHECK(closing.status == troupe::fit_status::failed);
   CHECK(closing.global_step == 1);

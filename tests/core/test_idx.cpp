@@ -7,8 +7,8 @@
 
 #include "temp_dir.hpp"
 #include "troupe/core/data/datasets.hpp"
-#include "troupe/core/util/errors.hpp"
 #include "troupe/core/data/idx_reader.hpp"
+#include "troupe/core/util/errors.hpp"
 
 using namespace troupe::core;
 using troupe::test::temp_dir;
@@ -103,7 +103,8 @@ TEST_CASE("bad IDX files are refused naming the file", "[core][data]") {
 
 TEST_CASE("image datasets check counts and label range", "[core][data]") {
   temp_dir dir;
-  write_gz(dir / "img.gz", idx_bytes({2, 2, 2}, {0, 255, 0, 255, 51, 51, 51, 51}));
+  write_gz(dir / "img.gz",
+           idx_bytes({2, 2, 2}, {0, 255, 0, 255, 51, 51, 51, 51}));
   SECTION("valid: pixels scaled to [0, 1]") {
     write_gz(dir / "lbl.gz", idx_bytes({2}, {3, 9}));
     auto d = make_image_dataset(dir / "img.gz", dir / "lbl.gz", 10, 2);
@@ -130,7 +131,8 @@ TEST_CASE("image datasets check counts and label range", "[core][data]") {
       FAIL("accepted");
     } catch (const data_error& e) {
       CHECK(e.file() == dir / "img.gz");
-      CHECK(std::string{e.what()}.find("2x2, expected 28x28") != std::string::npos);
+      CHECK(std::string{e.what()}.find("2x2, expected 28x28")
+            != std::string::npos);
     }
   }
   SECTION("count mismatch") {

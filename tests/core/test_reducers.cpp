@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "troupe/core/util/errors.hpp"
 #include "troupe/core/train/reducers.hpp"
+#include "troupe/core/util/errors.hpp"
 
 using namespace troupe;
 using namespace troupe::core;
@@ -73,7 +73,8 @@ TEST_CASE("a window resets, an EMA carries over", "[core][reducers]") {
   CHECK(ema.value() == Approx(0.25 * 8 + 0.75 * 4));
 }
 
-TEST_CASE("metric windows flush once per window, per name", "[core][reducers]") {
+TEST_CASE("metric windows flush once per window, per name",
+          "[core][reducers]") {
   metric_windows w{{{"train/acc", parse_reduction("max")}}};
   w.add_step({{"loss", 2, 2}, {"acc", 1, 2}}, "train/");
   w.add_step({{"loss", 6, 2}, {"acc", 2, 2}}, "train/");

@@ -3,10 +3,10 @@
 #include <regex>
 
 #include "temp_dir.hpp"
+#include "troupe/core/logging/run_dir.hpp"
+#include "troupe/core/report/report.hpp"
 #include "troupe/core/util/errors.hpp"
 #include "troupe/core/util/json.hpp"
-#include "troupe/core/report/report.hpp"
-#include "troupe/core/logging/run_dir.hpp"
 
 using namespace troupe::core;
 using troupe::test::read_text;
@@ -18,12 +18,15 @@ void write_run(const temp_dir& dir) {
   std::string jsonl;
   for (int s = 10; s <= 50; s += 10)
     jsonl += "{\"step\": " + std::to_string(s)
-             + ", \"epoch\": 0, \"name\": \"train/loss\", \"value\": "
-             + std::to_string(1.0 / s) + "}\n";
-  jsonl += "{\"step\": 50, \"epoch\": 0, \"name\": \"val/loss\", \"value\": 0.3}\n";
-  jsonl += "{\"step\": 50, \"epoch\": 0, \"name\": \"test/acc\", \"value\": 0.8}\n";
+      + ", \"epoch\": 0, \"name\": \"train/loss\", \"value\": "
+      + std::to_string(1.0 / s) + "}\n";
+  jsonl
+    += "{\"step\": 50, \"epoch\": 0, \"name\": \"val/loss\", \"value\": 0.3}\n";
+  jsonl
+    += "{\"step\": 50, \"epoch\": 0, \"name\": \"test/acc\", \"value\": 0.8}\n";
   write_file_atomic(dir / "metrics.jsonl", jsonl);
-  write_file_atomic(dir / "config.json", "{\"lr\": 0.02, \"run_dir\": \"<x>\"}\n");
+  write_file_atomic(dir / "config.json",
+                    "{\"lr\": 0.02, \"run_dir\": \"<x>\"}\n");
   write_file_atomic(dir / "summary.json",
                     "{\"status\": \"completed\", \"global_step\": 50}\n");
 }
@@ -44,8 +47,8 @@ TEST_CASE("a report holds every metric, the configuration and the summary",
   temp_dir dir;
   write_run(dir);
   auto run = load_run(dir.path());
-  REQUIRE(run.names == std::vector<std::string>{"train/loss", "val/loss",
-                                                "test/acc"});
+  REQUIRE(run.names
+          == std::vector<std::string>{"train/loss", "val/loss", "test/acc"});
   auto html = render_report(run);
   CHECK(points_of(html, "train/loss") == 5);
   CHECK(points_of(html, "train/loss \\(raw\\)") == 5);
@@ -75,9 +78,10 @@ TEST_CASE("a report falls back to metrics.csv", "[core][report]") {
 
 TEST_CASE("a malformed metrics file is named with its line", "[core][report]") {
   temp_dir dir;
-  write_file_atomic(dir / "metrics.jsonl",
-                    "{\"step\": 1, \"epoch\": 0, \"name\": \"a\", \"value\": 1}\n"
-                    "{\"step\": 2, \"epoch\": 0, \"name\": \"a\"\n");
+  write_file_atomic(
+    dir / "metrics.jsonl",
+    "{\"step\": 1, \"epoch\": 0, \"name\": \"a\", \"value\": 1}\n"
+    "{\"step\": 2, \"epoch\": 0, \"name\": \"a\"\n");
   try {
     load_run(dir.path());
     FAIL("accepted");
@@ -97,8 +101,9 @@ TEST_CASE("smoothing is TensorBoard's debiased EMA", "[core][report]") {
 }
 
 TEST_CASE("JSON objects parse back", "[core][report]") {
-  auto f = parse_json_object("{\"a\": \"x\\\"y\\n\", \"b\": [1, 2], \"c\": 3.5, "
-                             "\"d\": {\"e\": 1}}");
+  auto f = parse_json_object(
+    "{\"a\": \"x\\\"y\\n\", \"b\": [1, 2], \"c\": 3.5, "
+    "\"d\": {\"e\": 1}}");
   REQUIRE(f.size() == 4);
   CHECK(f[0].value == "x\"y\n");
   CHECK(f[0].is_string);

@@ -2,8 +2,8 @@
 
 #include <set>
 
-#include "troupe/core/util/errors.hpp"
 #include "troupe/core/train/schedule.hpp"
+#include "troupe/core/util/errors.hpp"
 
 using namespace troupe::core;
 
@@ -20,8 +20,8 @@ TEST_CASE("step k of an epoch covers samples (k-1)G up to kG exactly",
     CHECK(s.global_batch == r * a * b);
     CHECK(s.steps_per_epoch == 1000 / (r * a * b));
     CHECK(s.dropped_per_epoch == 1000 % (r * a * b));
-    for (int64_t step : {int64_t{1}, int64_t{2}, s.steps_per_epoch,
-                         s.steps_per_epoch + 1}) {
+    for (int64_t step :
+         {int64_t{1}, int64_t{2}, s.steps_per_epoch, s.steps_per_epoch + 1}) {
       std::set<int64_t> covered;
       for (int64_t rank = 0; rank < r; ++rank)
         for (int64_t m = 0; m < a; ++m)

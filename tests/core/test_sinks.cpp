@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include "temp_dir.hpp"
-#include "troupe/core/util/errors.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/logging/sinks.hpp"
+#include "troupe/core/util/errors.hpp"
 
 using namespace troupe;
 using namespace troupe::core;

@@ -45,7 +45,8 @@ TEST_CASE("the TensorBoard sink writes framed events a reader parses",
   temp_dir dir;
   {
     tensorboard_sink tb{dir.path()};
-    tb.hyperparameters("{\"lr\": 0.02, \"loggers\": [\"csv\"], \"run_dir\": \"x\"}");
+    tb.hyperparameters(
+      "{\"lr\": 0.02, \"loggers\": [\"csv\"], \"run_dir\": \"x\"}");
     tb.write(10, 0, {{"train/loss", 0.5}, {"lr", 0.02}});
     tb.write(20, 0, {{"train/loss", 0.25}});
     tb.close();
@@ -61,7 +62,8 @@ TEST_CASE("the TensorBoard sink writes framed events a reader parses",
   CHECK(events[1].values[0].tag == "hparams");
   CHECK(events[1].values[0].plugin_name == "text");
   REQUIRE(events[1].values[0].strings.size() == 1);
-  CHECK(events[1].values[0].strings[0].find("| lr | 0.02 |") != std::string::npos);
+  CHECK(events[1].values[0].strings[0].find("| lr | 0.02 |")
+        != std::string::npos);
   CHECK(events[2].step == 10);
   REQUIRE(events[2].values.size() == 2);
   CHECK(events[2].values[0].tag == "train/loss");
@@ -94,7 +96,7 @@ TEST_CASE("a corrupted or truncated event file is detected",
     } catch (const std::runtime_error& e) {
       CHECK(std::string{e.what()}
             == "record 1 at byte " + std::to_string(second)
-                 + ": data CRC mismatch");
+              + ": data CRC mismatch");
     }
   }
   SECTION("a flipped length byte") {

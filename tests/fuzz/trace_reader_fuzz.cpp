@@ -16,8 +16,8 @@
 
 #include <caf/all.hpp>
 
-#include "troupe/core/util/crc32c.hpp"
 #include "troupe/core/trace/trace_format.hpp"
+#include "troupe/core/util/crc32c.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace {

@@ -54,8 +54,11 @@ TEST_CASE_METHOD(roundtrip_fixture, "every message type round-trips",
   check(payload(torch::randn({3, 4})));
   check(payload(torch::arange(5, torch::kInt64)));
   check(payload(at::Tensor{}));
-  check(micro_batch{payload(torch::randn({2, 3})), payload(torch::ones({2}, torch::kInt64))});
-  check(step_batch{1, 7, 1,
+  check(micro_batch{payload(torch::randn({2, 3})),
+                    payload(torch::ones({2}, torch::kInt64))});
+  check(step_batch{1,
+                   7,
+                   1,
                    {micro_batch{payload(torch::randn({2, 3})),
                                 payload(torch::ones({2}, torch::kInt64))}}});
   check(step_permit{12});
@@ -66,10 +69,22 @@ TEST_CASE_METHOD(roundtrip_fixture, "every message type round-trips",
   check(eval_contribution{eval_kind::validation, 50, 1, 0xdeadbeefull, sums()});
   check(eval_summary{eval_kind::validation, 50, sums(), {1, 2}});
   check(actor_failure{"stepper[1]", 9, "non-finite loss"});
-  check(fit_report{fit_status::failed, "boom", 9, 0, 576, {{"train/loss", 0.5}}, 1.5,
-                   {"sink csv failed"}, 3, true});
+  check(fit_report{fit_status::failed,
+                   "boom",
+                   9,
+                   0,
+                   576,
+                   {{"train/loss", 0.5}},
+                   1.5,
+                   {"sink csv failed"},
+                   3,
+                   true});
   check(fit_start_event{100, 50, 2});
-  check(train_step_end_event{0, 5, 0.1, true, {{"train/loss", 0.5}},
+  check(train_step_end_event{0,
+                             5,
+                             0.1,
+                             true,
+                             {{"train/loss", 0.5}},
                              {{{"train/loss", 0.4}}, {{"train/loss", 0.6}}}});
   check(validation_end_event{0, 50, {{"val/loss", 0.5}}});
   check(epoch_end_event{0, 50, {{"train/loss_epoch", 0.5}}});
@@ -77,10 +92,10 @@ TEST_CASE_METHOD(roundtrip_fixture, "every message type round-trips",
   check(callback_effects{{{"x", 1}}, true, "because", ""});
   check(progress_info{1, 3, 100, 300, 0.25});
   check(log_start{"{\"lr\": 0.1}", {"hello"}});
-  check(log_batch{10, 0, {{"train/loss", 0.5}}, {"line"},
-                  progress_info{0, 3, 10, 300, 0.5}});
-  check(log_finish{fit_report{fit_status::completed, "", 10, 1, 640, {}, 0, {}, 1,
-                              false}});
+  check(log_batch{
+    10, 0, {{"train/loss", 0.5}}, {"line"}, progress_info{0, 3, 10, 300, 0.5}});
+  check(log_finish{
+    fit_report{fit_status::completed, "", 10, 1, 640, {}, 0, {}, 1, false}});
 }
 
 TEST_CASE_METHOD(roundtrip_fixture, "tensors keep dtype, shape and bits",
@@ -157,7 +172,7 @@ TEST_CASE_METHOD(roundtrip_fixture,
   troupe::detail::tensor_bytes b;
   b.shape = {4};
   b.dtype = static_cast<int32_t>(c10::ScalarType::Float)
-            | troupe::detail::digest_flag;
+    | troupe::detail::digest_flag;
   b.data = std::string(7, '\0');
   tensor_payload out;
   CHECK(troupe::detail::from_bytes(std::move(b), out));

@@ -33,7 +33,8 @@ fit_report train(const std::string& dir, int64_t log_every,
   o.trace = std::move(trace);
   o.seed = 3;
   trainer t{o};
-  auto r = t.fit(recording_model(std::make_shared<micro_log>()), small_data(400));
+  auto r = t.fit(recording_model(std::make_shared<micro_log>()),
+                 small_data(400));
   REQUIRE(r.status == troupe::fit_status::completed);
   return r;
 }

@@ -15,8 +15,8 @@
 #include "troupe/actors/logger.hpp"
 #include "troupe/actors/replay.hpp"
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/train/schedule.hpp"
 #include "troupe/core/trace/trace_format.hpp"
+#include "troupe/core/train/schedule.hpp"
 
 using namespace troupe;
 using namespace troupe::test;
@@ -54,8 +54,8 @@ void record(const std::string& dir, std::vector<std::string> trace,
 
 /// The messages of `trace` that satisfy `keep`, in order.
 template <class F>
-std::vector<caf::message> from_trace(caf::actor_system& sys,
-                                     const std::string& path, F keep) {
+std::vector<caf::message>
+from_trace(caf::actor_system& sys, const std::string& path, F keep) {
   std::vector<caf::message> out;
   core::trace_reader r{sys, path};
   core::trace_entry e;
@@ -140,11 +140,10 @@ TEST_CASE_METHOD(deterministic_fixture,
   auto host = actors::spawn_callback_host(
     sys, std::make_shared<core::ema_metric>(0.3, "train/loss"));
   auto out = replay.run(host, run / "trace/callback-ema-train-loss.trace");
-  auto recorded = from_trace(sys, run / "trace/coordinator.trace",
-                             [](const core::trace_entry& e) {
-                               return e.content
-                                 .match_elements<callback_effects>();
-                             });
+  auto recorded = from_trace(
+    sys, run / "trace/coordinator.trace", [](const core::trace_entry& e) {
+      return e.content.match_elements<callback_effects>();
+    });
   REQUIRE(out.messages.size() == recorded.size());
   REQUIRE(recorded.size() > 16);
   size_t with_metrics = 0;
@@ -159,8 +158,7 @@ TEST_CASE_METHOD(deterministic_fixture,
 }
 
 TEST_CASE_METHOD(deterministic_fixture,
-                 "a replayed aggregator reduces to the same bits",
-                 "[replay]") {
+                 "a replayed aggregator reduces to the same bits", "[replay]") {
   temp_dir run;
   record(run.path(), {"aggregator", "coordinator"});
   actors::replay_session replay{sys};
@@ -180,7 +178,7 @@ TEST_CASE_METHOD(deterministic_fixture,
                              });
   REQUIRE(recorded.size() == 16);
   INFO("replayed " << out.replayed << ", skipped " << out.skipped << ", got "
-                    << out.messages.size());
+                   << out.messages.size());
   for (const auto& m : out.messages)
     if (m.match_elements<actor_failure>())
       FAIL(caf::to_string(m));
@@ -197,8 +195,12 @@ TEST_CASE_METHOD(deterministic_fixture,
   auto ema = std::make_shared<core::ema_metric>(0.3, "train/loss");
   record(run.path(), {"coordinator", "logger", "loader", "stepper", "callback"},
          {ema});
-  auto trace = [&](const std::string& file) { return run / ("trace/" + file); };
-  auto all = [](const core::trace_entry& e) { return !is_exit(e.content); };
+  auto trace = [&](const std::string& file) {
+    return run / ("trace/" + file);
+  };
+  auto all = [](const core::trace_entry& e) {
+    return !is_exit(e.content);
+  };
   // The coordinator of the recorded run, with stand-ins for its pipeline,
   // its logger and its callback: what they receive is what it sends.
   actors::replay_session replay{sys};
@@ -206,8 +208,8 @@ TEST_CASE_METHOD(deterministic_fixture,
   cc.options = small_run(run.path(), {});
   cc.sched = core::schedule::make(cc.options, train_samples);
   cc.logger = replay.peer_as<actors::logger_actor>("logger");
-  cc.callbacks = {
-    {ema->name(), replay.peer_as<actors::callback_actor>("callback")}};
+  cc.callbacks
+    = {{ema->name(), replay.peer_as<actors::callback_actor>("callback")}};
   cc.pipeline = actors::pipeline_handles{
     replay.peer_as<actors::loader_actor>("loader"),
     replay.peer_as<actors::aggregator_actor>("aggregator"),

@@ -17,8 +17,8 @@
 #include "system_fixture.hpp"
 #include "temp_dir.hpp"
 #include "troupe/actors/trainer.hpp"
-#include "troupe/core/util/json.hpp"
 #include "troupe/core/trace/trace_format.hpp"
+#include "troupe/core/util/json.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 #ifndef TROUPE_GOLDEN_DIR
@@ -29,7 +29,6 @@ using namespace troupe;
 using namespace troupe::test;
 
 namespace {
-
 
 /// The fixed run: 1 replica, 8 steps, validation every 3, logging every 2,
 /// one callback that logs and answers every event.
@@ -81,11 +80,12 @@ std::string order_line(const caf::message& m) {
   }
   if (m.match_elements<fit_end_event>()) {
     const auto& e = m.get_as<fit_end_event>(0);
-    return fmt::format("fit_end step={} status={} {}", e.step, to_string(e.status),
-                       names(e.metrics));
+    return fmt::format("fit_end step={} status={} {}", e.step,
+                       to_string(e.status), names(e.metrics));
   }
   if (m.match_elements<log_start>())
-    return fmt::format("log_start lines={}", m.get_as<log_start>(0).lines.size());
+    return fmt::format("log_start lines={}",
+                       m.get_as<log_start>(0).lines.size());
   if (m.match_elements<log_batch>()) {
     const auto& b = m.get_as<log_batch>(0);
     return fmt::format("log_batch step={} epoch={} {} lines={} progress={}",
@@ -94,8 +94,8 @@ std::string order_line(const caf::message& m) {
   }
   if (m.match_elements<log_finish>()) {
     const auto& r = m.get_as<log_finish>(0).report;
-    return fmt::format("log_finish status={} global_step={}", to_string(r.status),
-                       r.global_step);
+    return fmt::format("log_finish status={} global_step={}",
+                       to_string(r.status), r.global_step);
   }
   if (m.match_elements<caf::exit_msg>())
     return "exit";
@@ -125,7 +125,8 @@ void check_golden(const std::vector<std::string>& lines,
       upd != nullptr && std::string{upd} == "1") {
     std::ofstream(path) << text;
     // Never a silent pass: the new file is for a person to review.
-    FAIL("TROUPE_UPDATE_GOLDEN=1: rewrote " << path
+    FAIL("TROUPE_UPDATE_GOLDEN=1: rewrote "
+         << path
          << "; review the diff (git diff tests/replay/golden), commit it if "
             "the change is intended, and rerun without the variable");
   }
@@ -142,11 +143,10 @@ void check_golden(const std::vector<std::string>& lines,
   size_t i = 0;
   while (i < golden.size() && i < lines.size() && golden[i] == lines[i])
     ++i;
-  std::string diff = fmt::format("{} differs from this run at line {}:\n",
-                                 path, i + 1);
-  for (size_t k = (i >= 2 ? i - 2 : 0); k < std::max(golden.size(), lines.size())
-                                         && k < i + 4;
-       ++k) {
+  std::string diff = fmt::format("{} differs from this run at line {}:\n", path,
+                                 i + 1);
+  for (size_t k = (i >= 2 ? i - 2 : 0);
+       k < std::max(golden.size(), lines.size()) && k < i + 4; ++k) {
     if (k < i) {
       diff += "  " + golden[k] + "\n";
       continue;
@@ -222,8 +222,8 @@ TEST_CASE_METHOD(system_fixture,
     fixed_run(dirs.back()->path(), threads, /*replicas=*/2);
   }
   // Actors with one sender receive in one order: identical record by record.
-  for (auto name : {"logger.trace", "callback-ema-train-loss.trace",
-                    "loader.trace"}) {
+  for (auto name :
+       {"logger.trace", "callback-ema-train-loss.trace", "loader.trace"}) {
     INFO(name);
     auto a = records_of(sys, *dirs[0] / ("trace/" + std::string{name}));
     REQUIRE(a.size() > 5);

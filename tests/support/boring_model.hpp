@@ -18,15 +18,16 @@ namespace troupe::test {
 /// micro-batch in the order the replica ran them.
 struct micro_log {
   std::mutex mtx;
-  std::vector<std::shared_ptr<std::vector<std::pair<double, int64_t>>>> replicas;
+  std::vector<std::shared_ptr<std::vector<std::pair<double, int64_t>>>>
+    replicas;
   std::vector<std::shared_ptr<core::mlp_impl>> modules;
 };
 
 struct recording_mlp_impl : core::mlp_impl {
-  recording_mlp_impl(const std::vector<int64_t>& sizes,
-                     std::shared_ptr<std::vector<std::pair<double, int64_t>>> log)
-    : core::mlp_impl(sizes), log(std::move(log)) {
-  }
+  recording_mlp_impl(
+    const std::vector<int64_t>& sizes,
+    std::shared_ptr<std::vector<std::pair<double, int64_t>>> log)
+      : core::mlp_impl(sizes), log(std::move(log)) {}
 
   std::shared_ptr<std::vector<std::pair<double, int64_t>>> log;
 };

@@ -20,8 +20,7 @@ struct system_fixture {
     return cfg;
   }
 
-  system_fixture() : sys(prepare(cfg)) {
-  }
+  system_fixture() : sys(prepare(cfg)) {}
 };
 
 } // namespace troupe::test

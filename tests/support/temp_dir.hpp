@@ -13,8 +13,8 @@ namespace troupe::test {
 class temp_dir {
 public:
   temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "troupe-XXXXXX")
-                         .string();
+    std::string tmpl
+      = (std::filesystem::temp_directory_path() / "troupe-XXXXXX").string();
     path_ = mkdtemp(tmpl.data());
   }
 

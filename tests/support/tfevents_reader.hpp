@@ -200,7 +200,9 @@ inline tf_event decode_event(const std::string& data) {
 inline std::vector<std::string> read_tf_records(const std::string& bytes) {
   std::vector<std::string> out;
   size_t off = 0;
-  auto u = [&](size_t at) { return reinterpret_cast<const unsigned char*>(bytes.data() + at); };
+  auto u = [&](size_t at) {
+    return reinterpret_cast<const unsigned char*>(bytes.data() + at);
+  };
   auto le32 = [&](size_t at) {
     uint32_t x = 0;
     for (int i = 3; i >= 0; --i)
@@ -209,7 +211,7 @@ inline std::vector<std::string> read_tf_records(const std::string& bytes) {
   };
   for (size_t index = 0; off < bytes.size(); ++index) {
     auto where = "record " + std::to_string(index) + " at byte "
-                 + std::to_string(off);
+      + std::to_string(off);
     if (off + 12 > bytes.size())
       throw std::runtime_error(where + ": truncated header");
     uint64_t len = 0;

@@ -21,7 +21,7 @@
 
 namespace troupe::actors {
 
-// -- the coordinator's client side -----------------------------------------------
+// -- the coordinator's client side --------------------------------------------
 
 /// Where any pipeline actor reports what ends the fit (the coordinator).
 using failure_sink_actor = caf::typed_actor<
@@ -36,7 +36,7 @@ using summary_sink_actor = failure_sink_actor::extend<
   /// From the aggregator: a validation or the test evaluation, reduced.
   caf::reacts_to<eval_summary>>;
 
-// -- roles --------------------------------------------------------------------------
+// -- roles --------------------------------------------------------------------
 
 /// The loader: produces the micro-batches of permitted steps.
 using loader_actor = caf::typed_actor<

@@ -32,6 +32,6 @@ struct logger_config {
 /// report, last values filled). A
 /// sink that throws is reported once and dropped; the others keep going.
 logger_actor spawn_logger(caf::actor_system& sys, logger_config cfg,
-                        bool detached = true);
+                          bool detached = true);
 
 } // namespace troupe::actors

@@ -12,8 +12,8 @@ namespace troupe::actors {
 /// Sees every message delivered to a troupe actor (its name first), in
 /// delivery order, right before the actor handles it; runs on the actor's
 /// own thread. System messages (exit, down) are delivered messages too.
-using inbound_tap =
-  std::function<void(const std::string& actor, const caf::mailbox_element&)>;
+using inbound_tap
+  = std::function<void(const std::string& actor, const caf::mailbox_element&)>;
 
 /// The base of every troupe actor: `Base` (an event-based actor, typed or
 /// not) whose inbound messages can be tapped (tracing and replay build on
@@ -49,6 +49,7 @@ using tapped_actor = tapped<caf::event_based_actor>;
 /// The implementation type of a tapped, stateful actor with interface
 /// `Handle` (one of actors.hpp) and state `State`.
 template <class Handle, class State>
-using tapped_stateful = caf::stateful_actor<State, tapped<typename Handle::base>>;
+using tapped_stateful
+  = caf::stateful_actor<State, tapped<typename Handle::base>>;
 
 } // namespace troupe::actors

@@ -7,9 +7,9 @@
 #include <caf/fwd.hpp>
 
 #include "troupe/actors/fwd.hpp"
-#include "troupe/core/train/callback.hpp"
 #include "troupe/core/config/options.hpp"
 #include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/callback.hpp"
 #include "troupe/core/train/model.hpp"
 #include "troupe/messages/step.hpp"
 

@@ -30,8 +30,8 @@ struct fit_start_event {
 };
 
 inline bool operator==(const fit_start_event& x, const fit_start_event& y) {
-  return x.total_steps == y.total_steps && x.steps_per_epoch == y.steps_per_epoch
-         && x.max_epochs == y.max_epochs;
+  return x.total_steps == y.total_steps
+    && x.steps_per_epoch == y.steps_per_epoch && x.max_epochs == y.max_epochs;
 }
 
 template <class Inspector>
@@ -55,8 +55,8 @@ struct train_step_end_event {
 inline bool operator==(const train_step_end_event& x,
                        const train_step_end_event& y) {
   return x.epoch == y.epoch && x.step == y.step && x.lr == y.lr
-         && x.log_step == y.log_step && x.reduced == y.reduced
-         && x.per_replica == y.per_replica;
+    && x.log_step == y.log_step && x.reduced == y.reduced
+    && x.per_replica == y.per_replica;
 }
 
 template <class Inspector>
@@ -97,8 +97,7 @@ inline bool operator==(const epoch_end_event& x, const epoch_end_event& y) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, epoch_end_event& x) {
-  return f(caf::meta::type_name("epoch_end_event"), x.epoch, x.step,
-           x.metrics);
+  return f(caf::meta::type_name("epoch_end_event"), x.epoch, x.step, x.metrics);
 }
 
 /// The fit ended at update `step`; `metrics` holds the test results.
@@ -131,7 +130,7 @@ struct callback_effects {
 
 inline bool operator==(const callback_effects& x, const callback_effects& y) {
   return x.metrics == y.metrics && x.stop == y.stop && x.reason == y.reason
-         && x.error == y.error;
+    && x.error == y.error;
 }
 
 template <class Inspector>

@@ -35,7 +35,7 @@ struct step_batch {
 
 inline bool operator==(const step_batch& x, const step_batch& y) {
   return x.epoch == y.epoch && x.step == y.step && x.rank == y.rank
-         && x.micro == y.micro;
+    && x.micro == y.micro;
 }
 
 template <class Inspector>

@@ -24,8 +24,8 @@ struct contribution {
 
 inline bool operator==(const contribution& x, const contribution& y) {
   return x.epoch == y.epoch && x.step == y.step && x.rank == y.rank
-         && x.samples == y.samples && x.lr == y.lr && x.grad == y.grad
-         && x.outputs == y.outputs;
+    && x.samples == y.samples && x.lr == y.lr && x.grad == y.grad
+    && x.outputs == y.outputs;
 }
 
 template <class Inspector>

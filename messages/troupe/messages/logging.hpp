@@ -23,14 +23,14 @@ struct progress_info {
 
 inline bool operator==(const progress_info& x, const progress_info& y) {
   return x.epoch == y.epoch && x.max_epochs == y.max_epochs && x.step == y.step
-         && x.total_steps == y.total_steps
-         && (x.loss == y.loss || (x.loss != x.loss && y.loss != y.loss));
+    && x.total_steps == y.total_steps
+    && (x.loss == y.loss || (x.loss != x.loss && y.loss != y.loss));
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, progress_info& x) {
-  return f(caf::meta::type_name("progress_info"), x.epoch, x.max_epochs,
-           x.step, x.total_steps, x.loss);
+  return f(caf::meta::type_name("progress_info"), x.epoch, x.max_epochs, x.step,
+           x.total_steps, x.loss);
 }
 
 /// First message to the logger: the effective configuration (as JSON, for
@@ -61,7 +61,7 @@ struct log_batch {
 
 inline bool operator==(const log_batch& x, const log_batch& y) {
   return x.step == y.step && x.epoch == y.epoch && x.metrics == y.metrics
-         && x.lines == y.lines && x.progress == y.progress;
+    && x.lines == y.lines && x.progress == y.progress;
 }
 
 template <class Inspector>

@@ -36,7 +36,8 @@ inline const char* to_string(fit_status x) {
 
 /// Parses the word `to_string` writes; false for anything else.
 inline bool from_string(const std::string& word, fit_status& x) {
-  for (auto s : {fit_status::completed, fit_status::stopped, fit_status::failed})
+  for (auto s :
+       {fit_status::completed, fit_status::stopped, fit_status::failed})
     if (word == to_string(s)) {
       x = s;
       return true;
@@ -82,8 +83,7 @@ struct step_summary {
 
 inline bool operator==(const step_summary& x, const step_summary& y) {
   return x.epoch == y.epoch && x.step == y.step && x.samples == y.samples
-         && x.lr == y.lr && x.reduced == y.reduced
-         && x.per_replica == y.per_replica;
+    && x.lr == y.lr && x.reduced == y.reduced && x.per_replica == y.per_replica;
 }
 
 template <class Inspector>
@@ -128,7 +128,7 @@ struct eval_contribution {
 
 inline bool operator==(const eval_contribution& x, const eval_contribution& y) {
   return x.kind == y.kind && x.step == y.step && x.rank == y.rank
-         && x.param_digest == y.param_digest && x.outputs == y.outputs;
+    && x.param_digest == y.param_digest && x.outputs == y.outputs;
 }
 
 template <class Inspector>
@@ -147,7 +147,7 @@ struct eval_summary {
 
 inline bool operator==(const eval_summary& x, const eval_summary& y) {
   return x.kind == y.kind && x.step == y.step && x.reduced == y.reduced
-         && x.param_digests == y.param_digests;
+    && x.param_digests == y.param_digests;
 }
 
 template <class Inspector>
@@ -177,9 +177,9 @@ struct fit_report {
   fit_status status = fit_status::completed;
   std::string error;
   int64_t global_step = 0;
-  int64_t epochs = 0; ///< completed epochs
+  int64_t epochs = 0;  ///< completed epochs
   int64_t samples = 0; ///< training samples consumed
-  metric_values last; ///< filled by the logger: last value of every metric
+  metric_values last;  ///< filled by the logger: last value of every metric
   double wall_seconds = 0;
   /// Filled by the logger: one line per sink that failed and was dropped.
   std::vector<std::string> sink_errors;
@@ -191,11 +191,10 @@ struct fit_report {
 
 inline bool operator==(const fit_report& x, const fit_report& y) {
   return x.status == y.status && x.error == y.error
-         && x.global_step == y.global_step && x.epochs == y.epochs
-         && x.samples == y.samples && x.last == y.last
-         && x.wall_seconds == y.wall_seconds && x.sink_errors == y.sink_errors
-         && x.peak_log_queue == y.peak_log_queue
-         && x.interrupted == y.interrupted;
+    && x.global_step == y.global_step && x.epochs == y.epochs
+    && x.samples == y.samples && x.last == y.last
+    && x.wall_seconds == y.wall_seconds && x.sink_errors == y.sink_errors
+    && x.peak_log_queue == y.peak_log_queue && x.interrupted == y.interrupted;
 }
 
 template <class Inspector>

@@ -103,8 +103,9 @@ typename Inspector::result_type inspect(Inspector& f, tensor_payload& x) {
   detail::tensor_bytes b;
   if constexpr (Inspector::reads_state)
     b = detail::to_bytes(x);
-  auto load = caf::meta::load_callback(
-    [&]() -> caf::error { return detail::from_bytes(std::move(b), x); });
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    return detail::from_bytes(std::move(b), x);
+  });
   return f(caf::meta::type_name("tensor_payload"), b.shape, b.dtype,
            caf::meta::omittable(), b.data, load);
 }

@@ -46,70 +46,90 @@ void need_value(const std::string& name, bool has_value) {
 } // namespace
 
 arg_parser::arg_parser(std::string program, std::string summary)
-  : program_(std::move(program)), summary_(std::move(summary)) {
+    : program_(std::move(program)), summary_(std::move(summary)) {
   // nop
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
                      int64_t& dst) {
-  options_.push_back(
-    {name, help, [&dst] { return std::to_string(dst); },
-     [&dst, name](const std::string& v, bool has) {
-       need_value(name, has);
-       dst = parse_number<int64_t>(
-         name, v,
-         [](const std::string& s, size_t* n) { return std::stoll(s, n); },
-         "an integer");
-     }});
+  options_.push_back({name, help,
+                      [&dst] {
+                        return std::to_string(dst);
+                      },
+                      [&dst, name](const std::string& v, bool has) {
+                        need_value(name, has);
+                        dst = parse_number<int64_t>(
+                          name, v,
+                          [](const std::string& s, size_t* n) {
+                            return std::stoll(s, n);
+                          },
+                          "an integer");
+                      }});
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
                      uint64_t& dst) {
   options_.push_back(
-    {name, help, [&dst] { return std::to_string(dst); },
+    {name, help,
+     [&dst] {
+       return std::to_string(dst);
+     },
      [&dst, name](const std::string& v, bool has) {
        need_value(name, has);
        if (!v.empty() && v[0] == '-')
-         throw config_error(name, "expected a non-negative integer, got '" + v
-                                    + "'");
+         throw config_error(name,
+                            "expected a non-negative integer, got '" + v + "'");
        dst = parse_number<uint64_t>(
          name, v,
-         [](const std::string& s, size_t* n) { return std::stoull(s, n); },
+         [](const std::string& s, size_t* n) {
+           return std::stoull(s, n);
+         },
          "a non-negative integer");
      }});
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
                      double& dst) {
-  options_.push_back(
-    {name, help, [&dst] { return fmt::format("{}", dst); },
-     [&dst, name](const std::string& v, bool has) {
-       need_value(name, has);
-       dst = parse_number<double>(
-         name, v,
-         [](const std::string& s, size_t* n) { return std::stod(s, n); },
-         "a number");
-     }});
+  options_.push_back({name, help,
+                      [&dst] {
+                        return fmt::format("{}", dst);
+                      },
+                      [&dst, name](const std::string& v, bool has) {
+                        need_value(name, has);
+                        dst = parse_number<double>(
+                          name, v,
+                          [](const std::string& s, size_t* n) {
+                            return std::stod(s, n);
+                          },
+                          "a number");
+                      }});
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
                      bool& dst) {
-  options_.push_back({name, help, [&dst] { return dst ? "true" : "false"; },
+  options_.push_back({name, help,
+                      [&dst] {
+                        return dst ? "true" : "false";
+                      },
                       [&dst, name](const std::string& v, bool has) {
                         if (!has || v == "true")
                           dst = true;
                         else if (v == "false")
                           dst = false;
                         else
-                          throw config_error(name, "expected true or false, "
-                                                   "got '"
-                                                     + v + "'");
+                          throw config_error(name,
+                                             "expected true or false, "
+                                             "got '"
+                                               + v + "'");
                       }});
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
                      std::string& dst) {
-  options_.push_back({name, help, [&dst] { return dst; },
+  options_.push_back({name, help,
+                      [&dst] {
+                        return dst;
+                      },
                       [&dst, name](const std::string& v, bool has) {
                         need_value(name, has);
                         dst = v;
@@ -138,7 +158,7 @@ void arg_parser::add(const std::string& name, const std::string& help,
                         std::string out;
                         for (const auto& [k, v] : dst)
                           out += (out.empty() ? "" : ",") + k + "="
-                                 + to_string(v);
+                            + to_string(v);
                         return out;
                       },
                       [&dst, name](const std::string& v, bool has) {
@@ -151,7 +171,10 @@ void arg_parser::add(const std::string& name, const std::string& help,
 void arg_parser::add(const std::string& name, const std::string& help,
                      trace_tensors& dst) {
   options_.push_back(
-    {name, help, [&dst] { return std::string{to_string(dst)}; },
+    {name, help,
+     [&dst] {
+       return std::string{to_string(dst)};
+     },
      [&dst, name](const std::string& v, bool has) {
        need_value(name, has);
        auto x = parse_trace_tensors(v);
@@ -169,8 +192,8 @@ bool arg_parser::parse(int argc, const char* const* argv) {
     if (arg.rfind("--", 0) != 0)
       throw config_error(arg, "expected --name=value, got '" + arg + "'");
     auto eq = arg.find('=');
-    auto name = arg.substr(2, eq == std::string::npos ? std::string::npos
-                                                       : eq - 2);
+    auto name
+      = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
     auto value = eq == std::string::npos ? std::string{} : arg.substr(eq + 1);
     bool found = false;
     for (auto& opt : options_) {

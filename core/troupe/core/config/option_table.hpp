@@ -141,8 +141,8 @@ void for_each_option(Options& o, F&& f) {
   declare(f, o.val_every_n_steps,
           {"val-every-n-steps", "val_every_n_steps",
            "validate every N steps (0: at epoch ends)", [](int64_t x) {
-             return unless(x >= 0,
-                           "must be 0 (epoch ends) or positive, got {}", x);
+             return unless(x >= 0, "must be 0 (epoch ends) or positive, got {}",
+                           x);
            }});
   declare(f, o.log_every_n_steps,
           {"log-every-n-steps", "log_every_n_steps",
@@ -152,8 +152,7 @@ void for_each_option(Options& o, F&& f) {
           {"reduce", "reduce",
            "window reduction per metric, NAME=SPEC,... with SPEC one of mean, "
            "sum, last, min, max, ema:ALPHA"});
-  declare(f, o.seed,
-          {"seed", "seed", "seed of initialisation and data order"});
+  declare(f, o.seed, {"seed", "seed", "seed of initialisation and data order"});
   declare(f, o.shuffle,
           {"shuffle", "shuffle",
            "shuffle the training set each epoch (true/false)"});
@@ -179,8 +178,9 @@ void for_each_option(Options& o, F&& f) {
           {"trace", "trace",
            "record inbound messages of these actors to <run-dir>/trace: "
            "coordinator, logger, aggregator, loader, stepper, callback or all",
-           known("actor", {"all", "coordinator", "logger", "aggregator",
-                           "loader", "stepper", "callback"})});
+           known("actor",
+                 {"all", "coordinator", "logger", "aggregator", "loader",
+                  "stepper", "callback"})});
   declare(f, o.trace_tensors,
           {"trace-tensors", "trace_tensors",
            "how traces record gradients: full (by value, replayable) or "

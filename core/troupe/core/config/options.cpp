@@ -66,7 +66,7 @@ void add_json(json_object& j, const char* key,
   std::string out = "{";
   for (const auto& [name, spec] : xs)
     out += (out.size() > 1 ? ", " : "") + json_quote(name) + ": "
-           + json_quote(to_string(spec));
+      + json_quote(to_string(spec));
   j.add_raw(key, out + "}");
 }
 

@@ -28,7 +28,7 @@ int64_t amount(const std::string& part, size_t prefix, int64_t max,
                const char* what) {
   auto arg = part.substr(prefix);
   bool digits = !arg.empty() && arg.size() <= 3
-                && arg.find_first_not_of("0123456789") == std::string::npos;
+    && arg.find_first_not_of("0123456789") == std::string::npos;
   if (!digits || std::stoll(arg) < 1 || std::stoll(arg) > max)
     throw config_error("augment", fmt::format("'{}': {}", part, what));
   return std::stoll(arg);
@@ -50,8 +50,9 @@ augment_spec parse_augment(const std::string& text) {
       spec.flip = true;
     } else if (part.rfind("rotate:", 0) == 0) {
       spec.rotate_degrees = static_cast<double>(
-        amount(part, 7, 180, "rotate needs a maximum angle of 1 to 180 degrees, "
-                             "e.g. rotate:15"));
+        amount(part, 7, 180,
+               "rotate needs a maximum angle of 1 to 180 degrees, "
+               "e.g. rotate:15"));
     } else if (part.rfind("crop:", 0) == 0) {
       spec.crop_pad = amount(part, 5, 999,
                              "crop needs a padding of 1 to 999 pixels, e.g. "
@@ -68,7 +69,8 @@ augment_spec parse_augment(const std::string& text) {
 }
 
 int64_t image_side(int64_t features) {
-  auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(features))));
+  auto side = static_cast<int64_t>(
+    std::llround(std::sqrt(static_cast<double>(features))));
   if (side * side != features)
     throw config_error("augment",
                        fmt::format("needs square images flattened to side x "
@@ -93,9 +95,9 @@ at::Tensor augment_batch(const at::Tensor& inputs, const augment_spec& spec,
       // The angle from the high 24 bits; the low bits stay for crop and flip.
       auto u = static_cast<double>(r >> 40) / static_cast<double>(1ull << 24);
       auto a = (2 * u - 1) * spec.rotate_degrees * M_PI / 180;
-      auto theta = torch::tensor({{{std::cos(a), -std::sin(a), 0.0},
-                                   {std::sin(a), std::cos(a), 0.0}}},
-                                 inputs.options());
+      auto theta = torch::tensor(
+        {{{std::cos(a), -std::sin(a), 0.0}, {std::sin(a), std::cos(a), 0.0}}},
+        inputs.options());
       auto grid = at::affine_grid_generator(theta, {1, 1, side, side}, false);
       img = at::grid_sampler(img.view({1, 1, side, side}), grid, 0, 0, false)
               .view({side, side});

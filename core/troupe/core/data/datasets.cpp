@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "troupe/core/util/errors.hpp"
 #include "troupe/core/data/idx_reader.hpp"
+#include "troupe/core/util/errors.hpp"
 
 namespace troupe::core {
 
@@ -44,7 +44,9 @@ tensor_dataset make_image_dataset(const std::string& images_path,
 }
 
 data_module load_fashion_mnist(const std::string& dir, int64_t train_size) {
-  auto path = [&](const char* name) { return dir + "/" + name; };
+  auto path = [&](const char* name) {
+    return dir + "/" + name;
+  };
   auto train = make_image_dataset(path("train-images-idx3-ubyte.gz"),
                                   path("train-labels-idx1-ubyte.gz"));
   auto test = make_image_dataset(path("t10k-images-idx3-ubyte.gz"),
@@ -65,7 +67,7 @@ data_module make_synthetic(int64_t train, int64_t val, int64_t test,
   auto make = [&](int64_t n) {
     auto y = torch::randint(0, classes, {n}, gen, torch::kInt64);
     auto x = centres.index_select(0, y)
-             + torch::randn({n, features}, gen, torch::kFloat32);
+      + torch::randn({n, features}, gen, torch::kFloat32);
     return tensor_dataset{x.contiguous(), y};
   };
   data_module result;
@@ -80,7 +82,7 @@ at::Tensor epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle) {
     return torch::arange(n, torch::kInt64);
   // Mix seed and epoch so that every epoch has its own generator state.
   uint64_t s = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(epoch)
-               + 0x632BE59BD9B4E019ull;
+    + 0x632BE59BD9B4E019ull;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(s);
   return torch::randperm(n, gen, torch::kInt64);
 }

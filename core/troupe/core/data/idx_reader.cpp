@@ -15,11 +15,13 @@ namespace {
 
 std::vector<uint8_t> gunzip(const std::string& path) {
   if (!std::filesystem::exists(path))
-    throw data_error(path, "file not found (install the Debian package "
-                           "dataset-fashion-mnist or pass --data-dir)");
+    throw data_error(path,
+                     "file not found (install the Debian package "
+                     "dataset-fashion-mnist or pass --data-dir)");
   gzFile f = gzopen(path.c_str(), "rb");
   if (f == nullptr)
-    throw data_error(path, fmt::format("cannot open: {}", std::strerror(errno)));
+    throw data_error(path,
+                     fmt::format("cannot open: {}", std::strerror(errno)));
   std::vector<uint8_t> out;
   uint8_t buf[1 << 16];
   for (;;) {
@@ -44,7 +46,7 @@ std::vector<uint8_t> gunzip(const std::string& path) {
 
 uint32_t big_endian(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8)
-         | uint32_t{p[3]};
+    | uint32_t{p[3]};
 }
 
 } // namespace
@@ -52,21 +54,24 @@ uint32_t big_endian(const uint8_t* p) {
 idx_array read_idx(const std::string& path, int expected_rank) {
   auto bytes = gunzip(path);
   if (bytes.size() < 4)
-    throw data_error(path, fmt::format("truncated: {} bytes, no IDX header",
-                                       bytes.size()));
+    throw data_error(
+      path, fmt::format("truncated: {} bytes, no IDX header", bytes.size()));
   if (bytes[0] != 0 || bytes[1] != 0)
-    throw data_error(path, fmt::format("bad magic number 0x{:02x}{:02x}{:02x}"
-                                       "{:02x} (not an IDX file)",
-                                       bytes[0], bytes[1], bytes[2], bytes[3]));
+    throw data_error(path,
+                     fmt::format("bad magic number 0x{:02x}{:02x}{:02x}"
+                                 "{:02x} (not an IDX file)",
+                                 bytes[0], bytes[1], bytes[2], bytes[3]));
   if (bytes[2] != 0x08)
-    throw data_error(path, fmt::format("bad magic number: element type 0x{:02x}"
-                                       ", expected 0x08 (unsigned byte)",
-                                       bytes[2]));
+    throw data_error(path,
+                     fmt::format("bad magic number: element type 0x{:02x}"
+                                 ", expected 0x08 (unsigned byte)",
+                                 bytes[2]));
   int rank = bytes[3];
   if (rank != expected_rank)
-    throw data_error(path, fmt::format("bad magic number: {} dimensions, "
-                                       "expected {}",
-                                       rank, expected_rank));
+    throw data_error(path,
+                     fmt::format("bad magic number: {} dimensions, "
+                                 "expected {}",
+                                 rank, expected_rank));
   size_t header = 4 + 4 * static_cast<size_t>(rank);
   if (bytes.size() < header)
     throw data_error(path, "truncated: header ends early");
@@ -79,13 +84,15 @@ idx_array read_idx(const std::string& path, int expected_rank) {
   }
   size_t have = bytes.size() - header;
   if (have < expected)
-    throw data_error(path, fmt::format("truncated: header announces {} data "
-                                       "bytes, file holds {}",
-                                       expected, have));
+    throw data_error(path,
+                     fmt::format("truncated: header announces {} data "
+                                 "bytes, file holds {}",
+                                 expected, have));
   if (have > expected)
-    throw data_error(path, fmt::format("size mismatch: header announces {} "
-                                       "data bytes, file holds {}",
-                                       expected, have));
+    throw data_error(path,
+                     fmt::format("size mismatch: header announces {} "
+                                 "data bytes, file holds {}",
+                                 expected, have));
   result.data.assign(bytes.begin() + header, bytes.end());
   return result;
 }

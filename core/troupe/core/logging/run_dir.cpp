@@ -29,8 +29,8 @@ void prepare_run_dir(const std::string& dir, bool overwrite) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
-    throw output_error("run directory " + dir + ": cannot create: "
-                       + ec.message());
+    throw output_error("run directory " + dir
+                       + ": cannot create: " + ec.message());
   if (!fs::is_directory(dir, ec))
     throw output_error("run directory " + dir + ": not a directory");
   for (const char* f : {"metrics.csv", "metrics.jsonl", "summary.json"}) {
@@ -56,7 +56,7 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   if (f == nullptr)
     throw output_error(path + ": cannot write: " + std::strerror(errno));
   bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size()
-            && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+    && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
   auto err = errno;
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) {

@@ -11,16 +11,17 @@
 #include <unistd.h>
 
 #include "troupe/core/logging/csv.hpp"
+#include "troupe/core/logging/tfevents.hpp"
 #include "troupe/core/util/errors.hpp"
 #include "troupe/core/util/json.hpp"
-#include "troupe/core/logging/tfevents.hpp"
 
 namespace troupe::core {
 
 namespace {
 
 [[noreturn]] void io_failure(const std::string& path, const char* what) {
-  throw output_error(fmt::format("{}: {}: {}", path, what, std::strerror(errno)));
+  throw output_error(
+    fmt::format("{}: {}: {}", path, what, std::strerror(errno)));
 }
 
 FILE* open_file(const std::string& path, const char* mode) {
@@ -55,7 +56,7 @@ std::string format_value(double x) {
   return fmt::format("{}", x);
 }
 
-// -- sink --------------------------------------------------------------------
+// -- sink ---------------------------------------------------------------------
 
 sink::~sink() = default;
 
@@ -83,12 +84,12 @@ void sink::close() {
   // nop
 }
 
-// -- console -------------------------------------------------------------------
+// -- console ------------------------------------------------------------------
 
 console_sink::console_sink(FILE* out, int interactive)
-  : out_(out),
-    interactive_(interactive < 0 ? isatty(fileno(out)) != 0 : interactive != 0),
-    t0_(std::chrono::steady_clock::now()) {
+    : out_(out), interactive_(interactive < 0 ? isatty(fileno(out)) != 0
+                                              : interactive != 0),
+      t0_(std::chrono::steady_clock::now()) {
   // nop
 }
 
@@ -121,8 +122,9 @@ void console_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
   // training values show in the progress line.
   std::string text;
   for (const auto& m : ms) {
-    bool own_line = m.name.rfind("val/", 0) == 0 || m.name.rfind("test/", 0) == 0
-                    || m.name.find("_epoch") != std::string::npos;
+    bool own_line = m.name.rfind("val/", 0) == 0
+      || m.name.rfind("test/", 0) == 0
+      || m.name.find("_epoch") != std::string::npos;
     if (own_line)
       text += fmt::format("  {} {:.4f}", m.name, m.value);
   }
@@ -170,9 +172,10 @@ void console_sink::close() {
   std::fflush(out_);
 }
 
-// -- file sinks ------------------------------------------------------------------
+// -- file sinks ---------------------------------------------------------------
 
-file_sink::file_sink(std::string path, const char* mode) : path_(std::move(path)) {
+file_sink::file_sink(std::string path, const char* mode)
+    : path_(std::move(path)) {
   file_ = open_file(path_, mode);
 }
 
@@ -207,7 +210,7 @@ void file_sink::close() {
     io_failure(path_, "close failed");
 }
 
-// -- csv -------------------------------------------------------------------------
+// -- csv ----------------------------------------------------------------------
 
 csv_sink::csv_sink(std::string path) : file_sink(std::move(path), "w") {
   put(file(), path_, "step,epoch\n");
@@ -243,8 +246,8 @@ void csv_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
   for (const auto& m : ms) {
     row_[m.name] = m.value;
     if (!std::binary_search(columns_.begin(), columns_.end(), m.name)) {
-      columns_.insert(std::upper_bound(columns_.begin(), columns_.end(), m.name),
-                      m.name);
+      columns_.insert(
+        std::upper_bound(columns_.begin(), columns_.end(), m.name), m.name);
       widened_ = true;
     }
   }
@@ -333,7 +336,7 @@ void csv_sink::close() {
   file_sink::close();
 }
 
-// -- jsonl -----------------------------------------------------------------------
+// -- jsonl --------------------------------------------------------------------
 
 jsonl_sink::jsonl_sink(std::string path) : file_sink(std::move(path), "w") {
   // nop
@@ -354,7 +357,7 @@ void jsonl_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
   flush_file(f, path_);
 }
 
-// -- tensorboard ---------------------------------------------------------------------
+// -- tensorboard --------------------------------------------------------------
 
 namespace {
 
@@ -374,9 +377,9 @@ std::string hostname() {
 } // namespace
 
 tensorboard_sink::tensorboard_sink(const std::string& run_dir)
-  : file_sink(fmt::format("{}/events.out.tfevents.{}.{}", run_dir,
-                          static_cast<int64_t>(unix_seconds()), hostname()),
-              "wb") {
+    : file_sink(fmt::format("{}/events.out.tfevents.{}.{}", run_dir,
+                            static_cast<int64_t>(unix_seconds()), hostname()),
+                "wb") {
   append(encode_file_version_event(unix_seconds()));
 }
 
@@ -407,7 +410,7 @@ void tensorboard_sink::write(int64_t step, int64_t, const metric_values& ms) {
   append(encode_scalars_event(unix_seconds(), step, values));
 }
 
-// -- factory ---------------------------------------------------------------------------
+// -- factory ------------------------------------------------------------------
 
 std::unique_ptr<sink> make_sink(const std::string& name,
                                 const std::string& run_dir) {

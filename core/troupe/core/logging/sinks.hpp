@@ -34,8 +34,8 @@ public:
   virtual void hyperparameters(const std::string& config_json);
 
   /// Metrics logged at `step`; several calls may share one step.
-  virtual void write(int64_t step, int64_t epoch,
-                     const metric_values& metrics) = 0;
+  virtual void write(int64_t step, int64_t epoch, const metric_values& metrics)
+    = 0;
 
   /// A text line (console only).
   virtual void line(const std::string& text);

@@ -9,8 +9,7 @@ namespace troupe::core {
 
 namespace {
 
-
-// -- protobuf wire format ------------------------------------------------------
+// -- protobuf wire format -----------------------------------------------------
 // Wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32.
 
 void varint(std::string& out, uint64_t x) {

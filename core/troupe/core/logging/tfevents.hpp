@@ -21,9 +21,9 @@ uint32_t masked_crc32c(const void* data, size_t size);
 std::string frame_record(const std::string& data);
 
 /// An Event{wall_time, file_version}: the first record of every file.
-std::string encode_file_version_event(double wall_time,
-                                      const std::string& version
-                                      = "brain.Event:2");
+std::string
+encode_file_version_event(double wall_time,
+                          const std::string& version = "brain.Event:2");
 
 /// An Event{wall_time, step, Summary{Value{tag, simple_value}...}}.
 std::string

@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include "troupe/core/logging/csv.hpp"
-#include "troupe/core/util/errors.hpp"
 #include "troupe/core/logging/run_dir.hpp"
+#include "troupe/core/util/errors.hpp"
 
 namespace troupe::core {
 
@@ -171,7 +171,9 @@ std::string chart(const std::string& title, const std::vector<line_spec>& lines,
   ymin -= pad;
   ymax += pad;
   double xmax = static_cast<double>(std::max<int64_t>(max_step, 1));
-  auto x = [&](double s) { return left + (w - left - right) * s / xmax; };
+  auto x = [&](double s) {
+    return left + (w - left - right) * s / xmax;
+  };
   auto y = [&](double v) {
     return top + (h - top - bottom) * (1 - (v - ymin) / (ymax - ymin));
   };
@@ -179,13 +181,14 @@ std::string chart(const std::string& title, const std::vector<line_spec>& lines,
     "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" "
     "height=\"{}\" viewBox=\"0 0 {} {}\" data-title=\"{}\">\n",
     w, h, w, h, escape(title));
-  svg += fmt::format("<text x=\"{}\" y=\"18\" class=\"title\">{}</text>\n", left,
-                     escape(title));
+  svg += fmt::format("<text x=\"{}\" y=\"18\" class=\"title\">{}</text>\n",
+                     left, escape(title));
   for (double t : ticks(ymin, ymax))
-    svg += fmt::format("<line class=\"grid\" x1=\"{:.1f}\" x2=\"{:.1f}\" "
-                       "y1=\"{:.1f}\" y2=\"{:.1f}\"/><text class=\"tick\" "
-                       "x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.4g}</text>\n",
-                       left, w - right, y(t), y(t), left - 6, y(t) + 4, t);
+    svg += fmt::format(
+      "<line class=\"grid\" x1=\"{:.1f}\" x2=\"{:.1f}\" "
+      "y1=\"{:.1f}\" y2=\"{:.1f}\"/><text class=\"tick\" "
+      "x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.4g}</text>\n",
+      left, w - right, y(t), y(t), left - 6, y(t) + 4, t);
   for (double t : ticks(0, xmax))
     svg += fmt::format("<line class=\"grid\" x1=\"{:.1f}\" x2=\"{:.1f}\" "
                        "y1=\"{:.1f}\" y2=\"{:.1f}\"/><text class=\"tick\" "
@@ -265,8 +268,9 @@ run_record load_run(const std::string& dir) {
   run.config = read_object(dir + "/config.json");
   run.summary = read_object(dir + "/summary.json");
   for (auto& [name, pts] : run.series)
-    std::stable_sort(pts.begin(), pts.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) {
+      return a.first < b.first;
+    });
   return run;
 }
 
@@ -306,7 +310,8 @@ std::string render_report(const run_record& run) {
   // then every other family in order of first appearance.
   std::vector<std::string> families;
   for (const auto& n : run.names)
-    if (std::find(families.begin(), families.end(), family(n)) == families.end())
+    if (std::find(families.begin(), families.end(), family(n))
+        == families.end())
       families.push_back(family(n));
   auto loss = std::find(families.begin(), families.end(), "loss");
   if (loss != families.end())
@@ -331,7 +336,8 @@ std::string render_report(const run_record& run) {
   }
   std::string title = "troupe run " + run.dir;
   std::string out;
-  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta "
+         "charset=\"utf-8\">\n";
   out += fmt::format("<title>{}</title>\n", escape(title));
   out += "<style>\n"
          "body{font-family:sans-serif;margin:24px;color:#222;max-width:820px}\n"

@@ -8,12 +8,12 @@
 #include <caf/message.hpp>
 #include <fmt/format.h>
 
-#include "troupe/core/util/errors.hpp"
-#include "troupe/core/util/json.hpp"
-#include "troupe/core/train/fit_loop.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/logging/sinks.hpp"
 #include "troupe/core/trace/trace_format.hpp"
+#include "troupe/core/train/fit_loop.hpp"
+#include "troupe/core/util/errors.hpp"
+#include "troupe/core/util/json.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe::core {
@@ -35,8 +35,10 @@ int64_t render_metrics(caf::actor_system& sys, const render_options& opts) {
     throw config_error("log-every-n-steps", "must be at least 1");
   for (const auto& l : opts.loggers)
     if (l != "csv" && l != "jsonl" && l != "tensorboard")
-      throw config_error("loggers", "render writes csv, jsonl or tensorboard, "
-                                    "not '" + l + "'");
+      throw config_error("loggers",
+                         "render writes csv, jsonl or tensorboard, "
+                         "not '"
+                           + l + "'");
   auto config_path = opts.run_dir + "/config.json";
   std::ifstream in(config_path);
   if (!in)
@@ -129,12 +131,11 @@ int64_t render_metrics(caf::actor_system& sys, const render_options& opts) {
   // The live run could not have gone on past a validation it never got, nor
   // past replicas that diverged; neither can the rendering.
   if (loop.state().acked < last)
-    throw data_error(opts.run_dir + "/trace/coordinator.trace",
-                     fmt::format("step {} cannot be rendered: {}",
-                                 loop.state().acked + 1,
-                                 loop.state().error.empty()
-                                   ? "its validation is missing"
-                                   : loop.state().error));
+    throw data_error(
+      opts.run_dir + "/trace/coordinator.trace",
+      fmt::format("step {} cannot be rendered: {}", loop.state().acked + 1,
+                  loop.state().error.empty() ? "its validation is missing"
+                                             : loop.state().error));
   for (auto& s : sinks)
     s->close();
   return last;

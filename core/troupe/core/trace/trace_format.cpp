@@ -13,8 +13,8 @@
 #include <caf/type_id.hpp>
 #include <fmt/format.h>
 
-#include "troupe/core/util/errors.hpp"
 #include "troupe/core/util/crc32c.hpp"
+#include "troupe/core/util/errors.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe::core {
@@ -62,7 +62,7 @@ typename Inspector::result_type inspect(Inspector& f, trace_header_v1& x) {
   return f(caf::meta::type_name("trace_header"), x.version, x.actor, x.types);
 }
 
-// -- typed records -----------------------------------------------------------------
+// -- typed records ------------------------------------------------------------
 //
 // A record whose message is one value of a troupe type stores the type's
 // index in the block and the value itself; anything else (atoms, CAF's
@@ -103,9 +103,9 @@ std::vector<codec> make_codecs(std::index_sequence<Is...>) {
 }
 
 const std::vector<codec>& codecs() {
-  static const auto xs = make_codecs(
-    std::make_index_sequence<caf::id_block::troupe::end
-                             - caf::id_block::troupe::begin>{});
+  static const auto xs
+    = make_codecs(std::make_index_sequence<caf::id_block::troupe::end
+                                           - caf::id_block::troupe::begin>{});
   return xs;
 }
 
@@ -123,7 +123,6 @@ uint16_t codec_of(const caf::message& m) {
   return generic_record;
 }
 
-
 } // namespace
 
 const char* digested_message_type(const caf::message& x) {
@@ -140,12 +139,11 @@ const char* digested_message_type(const caf::message& x) {
 
 trace_error::trace_error(const std::string& path, int64_t record,
                          uint64_t offset, const std::string& what)
-  : std::runtime_error(
-    record < 0
-      ? fmt::format("{}: header at byte {}: {}", path, offset, what)
-      : fmt::format("{}: record {} at byte {}: {}", path, record, offset, what)),
-    record_(record),
-    offset_(offset) {
+    : std::runtime_error(
+      record < 0 ? fmt::format("{}: header at byte {}: {}", path, offset, what)
+                 : fmt::format("{}: record {} at byte {}: {}", path, record,
+                               offset, what)),
+      record_(record), offset_(offset) {
   // nop
 }
 
@@ -154,21 +152,18 @@ std::vector<std::string> troupe_type_names() {
                                            - caf::id_block::troupe::begin>{});
 }
 
-// -- writer ------------------------------------------------------------------------
+// -- writer -------------------------------------------------------------------
 
 trace_writer::trace_writer(caf::actor_system& sys, std::string path,
                            std::string actor, std::vector<std::string> types,
                            trace_tensors tensors,
                            std::chrono::milliseconds flush_every)
-  : sys_(sys),
-    path_(std::move(path)),
-    flush_every_(flush_every),
-    last_flush_(std::chrono::steady_clock::now()),
-    tensors_(tensors) {
+    : sys_(sys), path_(std::move(path)), flush_every_(flush_every),
+      last_flush_(std::chrono::steady_clock::now()), tensors_(tensors) {
   file_ = std::fopen(path_.c_str(), "wb");
   if (file_ == nullptr)
-    throw output_error(fmt::format("{}: cannot create: {}", path_,
-                                   std::strerror(errno)));
+    throw output_error(
+      fmt::format("{}: cannot create: {}", path_, std::strerror(errno)));
   trace_header h;
   h.actor = std::move(actor);
   h.types = std::move(types);
@@ -191,8 +186,8 @@ trace_writer::trace_writer(caf::actor_system& sys, std::string path,
   put_u32(out, crc32c(hb.data(), hb.size()));
   if (std::fwrite(out.data(), 1, out.size(), file_) != out.size()
       || std::fflush(file_) != 0)
-    throw output_error(fmt::format("{}: write failed: {}", path_,
-                                   std::strerror(errno)));
+    throw output_error(
+      fmt::format("{}: write failed: {}", path_, std::strerror(errno)));
 }
 
 trace_writer::~trace_writer() {
@@ -202,8 +197,8 @@ trace_writer::~trace_writer() {
   }
 }
 
-void trace_writer::append(trace_kind kind, uint64_t sender,
-                          uint64_t message_id, const caf::message& content) {
+void trace_writer::append(trace_kind kind, uint64_t sender, uint64_t message_id,
+                          const caf::message& content) {
   if (file_ == nullptr)
     throw output_error(path_ + ": written after close");
   // Room for the framing first: the record is written with one call.
@@ -233,7 +228,8 @@ void trace_writer::append(trace_kind kind, uint64_t sender,
   pending_.insert(pending_.end(), buf_.begin(), buf_.end());
   ++records_;
   auto now = std::chrono::steady_clock::now();
-  if (pending_.size() >= (size_t{1} << 20) || now - last_flush_ >= flush_every_) {
+  if (pending_.size() >= (size_t{1} << 20)
+      || now - last_flush_ >= flush_every_) {
     last_flush_ = now;
     write_pending();
   }
@@ -244,11 +240,11 @@ void trace_writer::write_pending() {
     return;
   auto n = pending_.size();
   bool ok = std::fwrite(pending_.data(), 1, n, file_) == n
-            && std::fflush(file_) == 0;
+    && std::fflush(file_) == 0;
   pending_.clear();
   if (!ok)
-    throw output_error(fmt::format("{}: write failed: {}", path_,
-                                   std::strerror(errno)));
+    throw output_error(
+      fmt::format("{}: write failed: {}", path_, std::strerror(errno)));
 }
 
 void trace_writer::close() {
@@ -267,10 +263,10 @@ void trace_writer::close() {
     throw output_error(path_ + ": close failed");
 }
 
-// -- reader ------------------------------------------------------------------------
+// -- reader -------------------------------------------------------------------
 
 trace_reader::trace_reader(caf::actor_system& sys, std::string path)
-  : sys_(sys), path_(std::move(path)) {
+    : sys_(sys), path_(std::move(path)) {
   // One read into a buffer of the file's size (a stream would copy twice).
   std::unique_ptr<FILE, int (*)(FILE*)> f{std::fopen(path_.c_str(), "rb"),
                                           &std::fclose};
@@ -289,7 +285,7 @@ trace_reader::trace_reader(caf::actor_system& sys, std::string path)
 
 trace_reader::trace_reader(caf::actor_system& sys, std::string name,
                            std::string bytes)
-  : sys_(sys), path_(std::move(name)), bytes_(std::move(bytes)) {
+    : sys_(sys), path_(std::move(name)), bytes_(std::move(bytes)) {
   read_header();
 }
 
@@ -328,9 +324,8 @@ void trace_reader::read_header() {
   for (const auto& name : header_.types) {
     auto i = std::find(local.begin(), local.end(), name);
     auto c = i == local.end() ? -1 : static_cast<int>(i - local.begin());
-    codec_of_header_.push_back(c >= 0 && codecs()[static_cast<size_t>(c)].load
-                                 ? c
-                                 : -1);
+    codec_of_header_.push_back(
+      c >= 0 && codecs()[static_cast<size_t>(c)].load ? c : -1);
   }
   if (header_.tensors != "full" && header_.tensors != "digest")
     throw trace_error(path_, -1, 16,
@@ -369,7 +364,8 @@ bool trace_reader::next(trace_entry& out) {
     err = source(kind, sender, message_id, type);
     if (!err && type == generic_record)
       err = source(content);
-    else if (!err && (type >= codec_of_header_.size() || codec_of_header_[type] < 0))
+    else if (!err
+             && (type >= codec_of_header_.size() || codec_of_header_[type] < 0))
       throw trace_error(path_, index, offset,
                         fmt::format("malformed record: message type {} is not "
                                     "one this reader knows",

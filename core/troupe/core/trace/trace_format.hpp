@@ -12,10 +12,10 @@
 //              header's `types`); the generic caf::message, when 0xFFFF
 //
 // The framing integers are little-endian; inside header and payload, CAF's
-// binary serializer writes integers in network byte order. Messages are serialized through their
-// `inspect()` functions, so a reader needs the same type-ID block. With
-// `tensors == "digest"`, the gradients inside contributions and reduced
-// gradients are stored as digests (see tensor_payload.hpp).
+// binary serializer writes integers in network byte order. Messages are
+// serialized through their `inspect()` functions, so a reader needs the same
+// type-ID block. With `tensors == "digest"`, the gradients inside contributions
+// and reduced gradients are stored as digests (see tensor_payload.hpp).
 //
 // Version 1 (still read) had no `tensors` in the header and no message ID.
 
@@ -88,7 +88,8 @@ public:
   trace_writer(caf::actor_system& sys, std::string path, std::string actor,
                std::vector<std::string> types,
                trace_tensors tensors = trace_tensors::full,
-               std::chrono::milliseconds flush_every = std::chrono::milliseconds{100});
+               std::chrono::milliseconds flush_every
+               = std::chrono::milliseconds{100});
   ~trace_writer();
 
   trace_writer(const trace_writer&) = delete;

@@ -28,14 +28,12 @@ callback_effects callback::on_fit_end(const fit_end_event&) {
   return {};
 }
 
-// -- early stopping ------------------------------------------------------------
+// -- early stopping -----------------------------------------------------------
 
 early_stopping::early_stopping(std::string monitor, int patience,
                                double min_delta, bool maximize)
-  : monitor_(std::move(monitor)),
-    patience_(patience),
-    min_delta_(min_delta),
-    maximize_(maximize) {
+    : monitor_(std::move(monitor)), patience_(patience), min_delta_(min_delta),
+      maximize_(maximize) {
   // nop
 }
 
@@ -43,14 +41,15 @@ std::string early_stopping::name() const {
   return "early_stopping(" + monitor_ + ")";
 }
 
-callback_effects early_stopping::on_validation_end(const validation_end_event& e) {
+callback_effects
+early_stopping::on_validation_end(const validation_end_event& e) {
   callback_effects result;
   for (const auto& m : e.metrics) {
     if (m.name != monitor_)
       continue;
     bool better = !have_best_
-                  || (maximize_ ? m.value > best_ + min_delta_
-                                : m.value < best_ - min_delta_);
+      || (maximize_ ? m.value > best_ + min_delta_
+                    : m.value < best_ - min_delta_);
     if (better && std::isfinite(m.value)) {
       best_ = m.value;
       have_best_ = true;
@@ -65,7 +64,7 @@ callback_effects early_stopping::on_validation_end(const validation_end_event& e
   return result;
 }
 
-// -- learning-rate monitor -------------------------------------------------------
+// -- learning-rate monitor ----------------------------------------------------
 
 lr_monitor::lr_monitor(std::string optimizer) : metric_("lr-" + optimizer) {
   // nop
@@ -82,10 +81,10 @@ callback_effects lr_monitor::on_train_step_end(const train_step_end_event& e) {
   return result;
 }
 
-// -- EMA of a metric ---------------------------------------------------------------
+// -- EMA of a metric ----------------------------------------------------------
 
 ema_metric::ema_metric(double alpha, std::string metric)
-  : alpha_(alpha), metric_(std::move(metric)) {
+    : alpha_(alpha), metric_(std::move(metric)) {
   // nop
 }
 

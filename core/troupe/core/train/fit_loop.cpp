@@ -49,7 +49,7 @@ fit_commands fit_loop::take() {
   return out;
 }
 
-// -- inputs ------------------------------------------------------------------------
+// -- inputs -------------------------------------------------------------------
 
 fit_commands fit_loop::start() {
   if (!st_.error.empty()) {
@@ -75,8 +75,8 @@ fit_commands fit_loop::start() {
 fit_commands fit_loop::step_arrived(step_summary s) {
   ++st_.progress;
   if (s.step <= st_.acked || st_.summaries.count(s.step) > 0) {
-    do_fail(fmt::format("step summary for step {} arrived twice or late",
-                        s.step));
+    do_fail(
+      fmt::format("step summary for step {} arrived twice or late", s.step));
     return take();
   }
   auto step = s.step;
@@ -225,7 +225,7 @@ fit_report fit_loop::report_so_far() const {
   return report;
 }
 
-// -- flow control --------------------------------------------------------------------
+// -- flow control -------------------------------------------------------------
 
 int64_t fit_loop::credits_left() const noexcept {
   return cfg_.logger_credits - st_.in_flight;
@@ -267,11 +267,12 @@ void fit_loop::emit_log(int64_t step, int64_t epoch, metric_values metrics,
   out_.emplace_back(send_log{std::move(b)});
 }
 
-// -- callbacks -------------------------------------------------------------------------
+// -- callbacks ----------------------------------------------------------------
 
 void fit_loop::begin_group(event_group g, size_t events) {
   st_.group = g;
-  st_.replies.assign(events, std::vector<callback_effects>(cfg_.callbacks.size()));
+  st_.replies.assign(events,
+                     std::vector<callback_effects>(cfg_.callbacks.size()));
 }
 
 template <class Event>
@@ -326,8 +327,7 @@ bool fit_loop::apply_effects(int64_t step) {
         }
         st_.records.push_back(std::move(m));
       }
-      if (eff.stop && !st_.stop_requested
-          && st_.phase == fit_phase::training) {
+      if (eff.stop && !st_.stop_requested && st_.phase == fit_phase::training) {
         st_.stop_requested = true;
         st_.stop_reason = eff.reason;
         // A stop answered to an event of step s takes effect after step
@@ -335,13 +335,12 @@ bool fit_loop::apply_effects(int64_t step) {
         // least one step always runs.
         auto last = std::max<int64_t>(1, step + cfg_.steps_ahead - 1);
         st_.last_step = std::min(st_.last_step, last);
-        st_.lines.push_back(fmt::format("callback '{}' requested a stop at "
-                                        "step {}{}; training ends after step "
-                                        "{}",
-                                        cfg_.callbacks[c], step,
-                                        eff.reason.empty() ? ""
-                                                           : ": " + eff.reason,
-                                        st_.last_step));
+        st_.lines.push_back(fmt::format(
+          "callback '{}' requested a stop at "
+          "step {}{}; training ends after step "
+          "{}",
+          cfg_.callbacks[c], step, eff.reason.empty() ? "" : ": " + eff.reason,
+          st_.last_step));
       }
     }
   }
@@ -349,7 +348,7 @@ bool fit_loop::apply_effects(int64_t step) {
   return true;
 }
 
-// -- training steps --------------------------------------------------------------------
+// -- training steps -----------------------------------------------------------
 
 void fit_loop::complete_fit_start() {
   if (!apply_effects(0))
@@ -372,12 +371,12 @@ void fit_loop::complete_step() {
     st_.stop_requested = true;
     st_.interrupted = true;
     st_.last_step = std::min(st_.last_step, s + cfg_.steps_ahead - 1);
-    st_.lines.push_back(fmt::format("interrupted: training ends after step {}",
-                                    st_.last_step));
+    st_.lines.push_back(
+      fmt::format("interrupted: training ends after step {}", st_.last_step));
   }
   const auto& sched = cfg_.sched;
   bool progress = sched.is_log_step(s) || sched.is_epoch_end(s)
-                  || s == st_.last_step;
+    || s == st_.last_step;
   emit_log(s, st_.epoch, std::move(st_.records), std::move(st_.lines),
            progress);
   st_.records.clear();
@@ -458,14 +457,13 @@ void fit_loop::try_advance() {
   }
 }
 
-// -- test and end ----------------------------------------------------------------------
+// -- test and end -------------------------------------------------------------
 
 void fit_loop::begin_test() {
   st_.phase = fit_phase::testing;
   if (st_.stop_requested)
     st_.status = fit_status::stopped;
-  out_.emplace_back(
-    run_test{eval_request{eval_kind::test, st_.last_step}});
+  out_.emplace_back(run_test{eval_request{eval_kind::test, st_.last_step}});
 }
 
 void fit_loop::end_fit(eval_summary test) {
@@ -478,7 +476,8 @@ void fit_loop::end_fit(eval_summary test) {
   if (cfg_.callbacks.empty())
     return complete_fit_end();
   begin_group(event_group::fit_end, 1);
-  dispatch(0, "on_fit_end", fit_end_event{st_.last_step, st_.status, st_.records});
+  dispatch(0, "on_fit_end",
+           fit_end_event{st_.last_step, st_.status, st_.records});
 }
 
 void fit_loop::complete_fit_end() {

@@ -37,7 +37,7 @@
 
 namespace troupe::core {
 
-// -- state ---------------------------------------------------------------------
+// -- state --------------------------------------------------------------------
 
 /// Where a fit stands.
 enum class fit_phase : int32_t {
@@ -61,7 +61,7 @@ std::string to_string(event_group x);
 struct fit_state {
   fit_phase phase = fit_phase::idle;
 
-  // -- step clock ------------------------------------------------------------
+  // -- step clock -------------------------------------------------------------
   int64_t acked = 0;     ///< last step whose events and logs are complete
   int64_t permitted = 0; ///< last step the loader may produce
   int64_t last_step = 0; ///< final step: scheduled, or fixed by a stop
@@ -73,7 +73,7 @@ struct fit_state {
   std::map<int64_t, step_summary> summaries;
   std::map<int64_t, eval_summary> validations;
 
-  // -- the step (or fit start / fit end) in progress -------------------------
+  // -- the step (or fit start / fit end) in progress --------------------------
   bool busy = false;
   event_group group = event_group::none;
   int64_t step = 0;
@@ -84,7 +84,7 @@ struct fit_state {
   /// Effects by event of the group, then by callback.
   std::vector<std::vector<callback_effects>> replies;
 
-  // -- metrics -----------------------------------------------------------------
+  // -- metrics ----------------------------------------------------------------
   metric_book book;
   /// Last train/loss, NaN before the first step.
   double last_loss = std::numeric_limits<double>::quiet_NaN();
@@ -94,11 +94,11 @@ struct fit_state {
   int64_t logged_step = -1;
   std::vector<std::string> logged_names;
 
-  // -- logger credits --------------------------------------------------------
+  // -- logger credits ---------------------------------------------------------
   int64_t in_flight = 0;
   int64_t peak_in_flight = 0;
 
-  // -- outcome -------------------------------------------------------------------
+  // -- outcome ----------------------------------------------------------------
   fit_status status = fit_status::completed;
   std::string error;
   /// Bumped by every input that moves the fit on (the watchdog reads it).
@@ -118,7 +118,7 @@ typename Inspector::result_type inspect(Inspector& f, fit_state& x) {
            x.progress, x.final_report);
 }
 
-// -- commands ------------------------------------------------------------------
+// -- commands -----------------------------------------------------------------
 
 /// Send the logger `log_start` (the configuration and the start lines).
 struct open_log {};
@@ -165,7 +165,7 @@ using fit_command = std::variant<open_log, permit_loader, send_event, send_log,
 
 using fit_commands = std::vector<fit_command>;
 
-// -- the loop ------------------------------------------------------------------
+// -- the loop -----------------------------------------------------------------
 
 struct fit_loop_config {
   schedule sched;
@@ -197,7 +197,7 @@ public:
     st_ = std::move(st);
   }
 
-  // -- inputs ----------------------------------------------------------------
+  // -- inputs -----------------------------------------------------------------
 
   /// The trainer asked for the fit. Call once, in phase idle.
   fit_commands start();
@@ -250,7 +250,7 @@ public:
   /// (one-way) and the trainer, unless the trainer was already answered.
   std::optional<fit_report> crash(const std::string& what);
 
-  // -- queries -----------------------------------------------------------------
+  // -- queries ----------------------------------------------------------------
 
   /// The fit's outcome as far as it got (the logger adds the last values).
   fit_report report_so_far() const;

@@ -5,7 +5,7 @@
 namespace troupe::core {
 
 flat_grads::flat_grads(const std::vector<at::Tensor>& params)
-  : params_(params) {
+    : params_(params) {
   int64_t total = 0;
   for (const auto& p : params_)
     total += p.numel();

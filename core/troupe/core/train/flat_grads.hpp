@@ -52,8 +52,7 @@ void rank_ordered_sum_into(at::Tensor& out, const std::vector<at::Tensor>& xs);
 class reduce_buffers {
 public:
   /// Keeps at most `capacity` buffers; beyond that, allocates.
-  explicit reduce_buffers(size_t capacity = 4) : capacity_(capacity) {
-  }
+  explicit reduce_buffers(size_t capacity = 4) : capacity_(capacity) {}
 
   /// A tensor shaped like `like` that no one else references.
   at::Tensor acquire(const at::Tensor& like);

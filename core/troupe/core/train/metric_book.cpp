@@ -4,7 +4,7 @@ namespace troupe::core {
 
 metric_book::metric_book(std::map<std::string, reduction_spec> reduce,
                          int64_t log_every)
-  : windows_(std::move(reduce)), log_every_(log_every) {
+    : windows_(std::move(reduce)), log_every_(log_every) {
   // nop
 }
 

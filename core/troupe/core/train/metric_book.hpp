@@ -44,8 +44,7 @@ public:
   static metric_values test(const metric_sums& reduced);
 
   template <class Inspector>
-  friend typename Inspector::result_type inspect(Inspector& f,
-                                                 metric_book& x) {
+  friend typename Inspector::result_type inspect(Inspector& f, metric_book& x) {
     return f(caf::meta::type_name("metric_book"), x.windows_, x.epoch_sums_,
              x.log_every_);
   }

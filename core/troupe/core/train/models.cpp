@@ -6,8 +6,8 @@ namespace troupe::core {
 
 mlp_impl::mlp_impl(const std::vector<int64_t>& sizes) {
   for (size_t i = 0; i + 1 < sizes.size(); ++i)
-    layers.push_back(register_module("fc" + std::to_string(i + 1),
-                                     torch::nn::Linear(sizes[i], sizes[i + 1])));
+    layers.push_back(register_module(
+      "fc" + std::to_string(i + 1), torch::nn::Linear(sizes[i], sizes[i + 1])));
 }
 
 at::Tensor mlp_impl::forward(at::Tensor x) {
@@ -25,13 +25,16 @@ step_output classification_outputs(const at::Tensor& logits,
   out.loss = torch::nn::functional::cross_entropy(logits, targets);
   auto correct = logits.argmax(1).eq(targets).sum().item<int64_t>();
   out.metrics.push_back(
-    {"acc", static_cast<double>(correct) / static_cast<double>(targets.size(0))});
+    {"acc",
+     static_cast<double>(correct) / static_cast<double>(targets.size(0))});
   return out;
 }
 
 model_def mlp_classifier(std::vector<int64_t> sizes) {
   return make_model<mlp_impl>(
-    [sizes] { return std::make_shared<mlp_impl>(sizes); },
+    [sizes] {
+      return std::make_shared<mlp_impl>(sizes);
+    },
     [](mlp_impl& m, const at::Tensor& x, const at::Tensor& y) {
       return classification_outputs(m.forward(x), y);
     });

@@ -36,13 +36,14 @@ reduction_spec parse_reduction(const std::string& text,
       used = 0;
     }
     if (arg.empty() || used != arg.size() || !(alpha > 0 && alpha <= 1))
-      throw config_error(field, "ema needs an ALPHA in (0, 1], got '" + text
-                                  + "'");
+      throw config_error(field,
+                         "ema needs an ALPHA in (0, 1], got '" + text + "'");
     result.alpha = alpha;
   } else {
-    throw config_error(field, "unknown reduction '" + text
-                                + "' (expected mean, sum, last, min, max "
-                                  "or ema:ALPHA)");
+    throw config_error(field,
+                       "unknown reduction '" + text
+                         + "' (expected mean, sum, last, min, max "
+                           "or ema:ALPHA)");
   }
   return result;
 }
@@ -92,8 +93,9 @@ std::string to_string(const reduction_spec& x) {
 
 void accumulate(metric_sums& x, const metric_sums& y) {
   for (const auto& m : y) {
-    auto i = std::find_if(x.begin(), x.end(),
-                          [&](const metric_sum& a) { return a.name == m.name; });
+    auto i = std::find_if(x.begin(), x.end(), [&](const metric_sum& a) {
+      return a.name == m.name;
+    });
     if (i == x.end()) {
       x.push_back(m);
     } else {
@@ -169,7 +171,7 @@ void window_reducer::reset() {
 }
 
 metric_windows::metric_windows(std::map<std::string, reduction_spec> specs)
-  : specs_(std::move(specs)) {
+    : specs_(std::move(specs)) {
   // nop
 }
 
@@ -181,8 +183,9 @@ void metric_windows::add_step(const metric_sums& step,
     if (i == windows_.end()) {
       auto s = specs_.find(name);
       i = windows_
-            .emplace(name, window_reducer{s != specs_.end() ? s->second
-                                                            : reduction_spec{}})
+            .emplace(name,
+                     window_reducer{s != specs_.end() ? s->second
+                                                      : reduction_spec{}})
             .first;
       order_.push_back(name);
     }

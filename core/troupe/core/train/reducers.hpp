@@ -67,8 +67,8 @@ public:
   void reset();
 
   template <class Inspector>
-  friend typename Inspector::result_type inspect(Inspector& f,
-                                                 window_reducer& x) {
+  friend typename Inspector::result_type
+  inspect(Inspector& f, window_reducer& x) {
     return f(caf::meta::type_name("window_reducer"), x.spec_, x.steps_, x.sum_,
              x.weight_, x.acc_, x.ema_started_);
   }
@@ -97,8 +97,8 @@ public:
   metric_values flush();
 
   template <class Inspector>
-  friend typename Inspector::result_type inspect(Inspector& f,
-                                                 metric_windows& x) {
+  friend typename Inspector::result_type
+  inspect(Inspector& f, metric_windows& x) {
     return f(caf::meta::type_name("metric_windows"), x.specs_, x.order_,
              x.windows_);
   }

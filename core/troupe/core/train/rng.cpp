@@ -29,7 +29,7 @@ at::Generator make_replica_generator(uint64_t seed, int64_t rank) {
 }
 
 replica_generator_scope::replica_generator_scope(const at::Generator& gen)
-  : previous_(current) {
+    : previous_(current) {
   current = &gen;
 }
 

@@ -56,7 +56,7 @@ bool schedule::is_log_step(int64_t step) const {
 int64_t schedule::first_sample(int64_t step, int64_t rank,
                                int64_t micro) const {
   return (step_in_epoch(step) - 1) * global_batch
-         + (rank * accumulate + micro) * batch_size;
+    + (rank * accumulate + micro) * batch_size;
 }
 
 } // namespace troupe::core

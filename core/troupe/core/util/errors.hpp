@@ -9,9 +9,8 @@ namespace troupe::core {
 class config_error : public std::runtime_error {
 public:
   config_error(std::string field, const std::string& what)
-    : std::runtime_error("invalid --" + field + ": " + what),
-      field_(std::move(field)) {
-  }
+      : std::runtime_error("invalid --" + field + ": " + what),
+        field_(std::move(field)) {}
 
   const std::string& field() const noexcept {
     return field_;
@@ -25,8 +24,7 @@ private:
 class data_error : public std::runtime_error {
 public:
   data_error(std::string file, const std::string& what)
-    : std::runtime_error(file + ": " + what), file_(std::move(file)) {
-  }
+      : std::runtime_error(file + ": " + what), file_(std::move(file)) {}
 
   const std::string& file() const noexcept {
     return file_;

@@ -100,8 +100,7 @@ namespace {
 
 class json_parser {
 public:
-  explicit json_parser(const std::string& text) : s_(text) {
-  }
+  explicit json_parser(const std::string& text) : s_(text) {}
 
   std::vector<json_field> object() {
     std::vector<json_field> out;
@@ -161,9 +160,9 @@ private:
   }
 
   void ws() {
-    while (i_ < s_.size()
-           && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t'
-               || s_[i_] == '\r'))
+    while (
+      i_ < s_.size()
+      && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r'))
       ++i_;
   }
 
