@@ -7,9 +7,7 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
-#include "troupe/actors/aggregator.hpp"
-#include "troupe/actors/loader.hpp"
-#include "troupe/actors/stepper.hpp"
+#include "troupe/actors/pipeline.hpp"
 #include "troupe/core/runtime/interrupt.hpp"
 #include "troupe/core/train/fit_loop.hpp"
 #include "troupe/messages/type_ids.hpp"
@@ -154,46 +152,6 @@ void run(coordinator_impl* self, core::fit_commands cmds) {
   }
 }
 
-/// The pipeline of a training fit: aggregator, one stepper per replica (the
-/// replicas and data of the configuration), loader.
-pipeline_handles spawn_pipeline(coordinator_impl* self) {
-  auto& st = self->state;
-  auto& sys = self->system();
-  pipeline_handles p;
-  p.aggregator
-    = spawn_aggregator(sys, static_cast<int32_t>(st.cfg.sched.replicas),
-                       caf::actor_cast<coordinator_actor>(self), st.cfg.tap);
-  auto data = st.cfg.data;
-  for (int64_t r = 0; r < st.cfg.sched.replicas; ++r) {
-    stepper_config sc;
-    sc.rank = static_cast<int32_t>(r);
-    sc.seed = st.cfg.options.seed;
-    sc.sched = st.cfg.sched;
-    sc.module = st.cfg.replicas[static_cast<size_t>(r)];
-    sc.model = st.cfg.model;
-    sc.lr = st.cfg.options.lr;
-    sc.momentum = st.cfg.options.momentum;
-    sc.device = st.cfg.options.device;
-    sc.data = data;
-    sc.eval_batch_size = st.cfg.options.eval_batch_size;
-    sc.export_dir = st.cfg.options.export_params;
-    sc.aggregator = p.aggregator;
-    sc.coordinator = caf::actor_cast<coordinator_actor>(self);
-    sc.tap = st.cfg.tap;
-    p.steppers.push_back(spawn_stepper(sys, std::move(sc)));
-  }
-  loader_config lc;
-  lc.sched = st.cfg.sched;
-  lc.train = std::shared_ptr<const core::tensor_dataset>(data, &data->train);
-  lc.seed = st.cfg.options.seed;
-  lc.shuffle = st.cfg.options.shuffle;
-  lc.augment = core::parse_augment(st.cfg.options.augment);
-  lc.steppers = p.steppers;
-  lc.tap = st.cfg.tap;
-  p.loader = spawn_loader(sys, std::move(lc));
-  return p;
-}
-
 coordinator_actor::behavior_type coordinator(coordinator_impl* self,
                                              coordinator_config cfg) {
   auto& st = self->state;
@@ -210,7 +168,10 @@ coordinator_actor::behavior_type coordinator(coordinator_impl* self,
   // Spawn (or adopt) and watch the pipeline: aggregator, one stepper per
   // replica, loader.
   self->tap("coordinator", st.cfg.tap);
-  auto p = st.cfg.pipeline ? *st.cfg.pipeline : spawn_pipeline(self);
+  auto p = st.cfg.pipeline
+    ? *st.cfg.pipeline
+    : spawn_pipeline(self->system(), st.cfg,
+                     caf::actor_cast<coordinator_actor>(self));
   auto watch = [&](const std::string& name, const auto& a) {
     self->monitor(a);
     st.names[a.address()] = name;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "troupe/actors/tap.hpp"
+#include "troupe/core/trace/detail/trace_types.hpp"
 #include "troupe/core/trace/trace_format.hpp"
 #include "troupe/messages/type_ids.hpp"
 
@@ -116,7 +117,7 @@ replay_output replay_session::run(const caf::actor& target,
       ++out.skipped;
       continue;
     }
-    if (auto type = core::digested_message_type(e.content);
+    if (auto type = core::detail::digested_message_type(e.content);
         digests && type != nullptr)
       throw std::invalid_argument(fmt::format(
         "{}: record {} ({}) holds tensor digests, not values (recorded with "

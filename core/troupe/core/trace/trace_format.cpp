@@ -13,6 +13,7 @@
 #include <caf/type_id.hpp>
 #include <fmt/format.h>
 
+#include "troupe/core/trace/detail/trace_types.hpp"
 #include "troupe/core/util/crc32c.hpp"
 #include "troupe/core/util/errors.hpp"
 #include "troupe/messages/type_ids.hpp"
@@ -125,6 +126,8 @@ uint16_t codec_of(const caf::message& m) {
 
 } // namespace
 
+namespace detail {
+
 const char* digested_message_type(const caf::message& x) {
   // Batches too: a stepper trace whose gradients are digests cannot be
   // replayed anyway, and batches are most of its bytes.
@@ -137,6 +140,13 @@ const char* digested_message_type(const caf::message& x) {
   return nullptr;
 }
 
+} // namespace detail
+
+std::vector<std::string> troupe_type_names() {
+  return names_of(std::make_index_sequence<caf::id_block::troupe::end
+                                           - caf::id_block::troupe::begin>{});
+}
+
 trace_error::trace_error(const std::string& path, int64_t record,
                          uint64_t offset, const std::string& what)
     : std::runtime_error(
@@ -145,11 +155,6 @@ trace_error::trace_error(const std::string& path, int64_t record,
                                offset, what)),
       record_(record), offset_(offset) {
   // nop
-}
-
-std::vector<std::string> troupe_type_names() {
-  return names_of(std::make_index_sequence<caf::id_block::troupe::end
-                                           - caf::id_block::troupe::begin>{});
 }
 
 // -- writer -------------------------------------------------------------------
@@ -207,7 +212,8 @@ void trace_writer::append(trace_kind kind, uint64_t sender, uint64_t message_id,
   sink.seek(8);
   auto k = static_cast<uint8_t>(kind);
   scoped_tensor_digests digests{tensors_ == trace_tensors::digest
-                                && digested_message_type(content) != nullptr};
+                                && detail::digested_message_type(content)
+                                  != nullptr};
   // Typed when the header lists the type (by its index there).
   auto local = codec_of(content);
   auto type = local == generic_record ? -1 : header_index_of_codec_[local];

@@ -150,13 +150,8 @@ private:
   std::vector<int> codec_of_header_;
 };
 
-/// The type name of a message whose tensors `--trace-tensors=digest` stores
-/// as digests (contribution, reduced_gradient, step_batch), or nullptr: the
-/// writer shortens exactly these, and a replay refuses them from a digest
-/// trace.
-const char* digested_message_type(const caf::message& x);
-
-/// Every message type name registered in `sys` for the troupe block.
+/// Every message type name of the troupe type-ID block, in ID order (what
+/// a trace_writer's header names).
 std::vector<std::string> troupe_type_names();
 
 } // namespace troupe::core
