@@ -1,7 +1,9 @@
 # Builds and runs a consumer project: configure, build the `consumer` target
 # (and only what it links) with JOBS parallel jobs, run it.
 #   cmake -DSOURCE=... -DBINARY=... -DGENERATOR=... -DJOBS=N -DCOMPILER=...
-#         [-DOPTIONS=-DX=Y;...] -P consumer.cmake
+#         [-DBUILD_TYPE=Release] [-DOPTIONS=-DX=Y;...] -P consumer.cmake
+# BUILD_TYPE defaults to none (no optimization): the check is that the
+# project embeds and runs, and unoptimized sources compile faster.
 foreach(v SOURCE BINARY GENERATOR JOBS COMPILER)
   if(NOT DEFINED ${v})
     message(FATAL_ERROR "consumer.cmake: -D${v}=... is required")
@@ -15,7 +17,10 @@ function(step)
   endif()
 endfunction()
 
+if(NOT DEFINED BUILD_TYPE)
+  set(BUILD_TYPE "")
+endif()
 step(${CMAKE_COMMAND} -S ${SOURCE} -B ${BINARY} -G ${GENERATOR}
-     -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=${COMPILER} ${OPTIONS})
+     -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_CXX_COMPILER=${COMPILER} ${OPTIONS})
 step(${CMAKE_COMMAND} --build ${BINARY} --target consumer --parallel ${JOBS})
 step(${BINARY}/consumer)
