@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     "Fashion-MNIST with the troupe actor pipeline.");
   troupe::core::add_trainer_options(parser, opts);
   parser.add("data-dir", "directory of the four Fashion-MNIST IDX .gz files",
-             data_dir);
+             data_dir, troupe::core::option_checks::path_like("a directory"));
   launcher::add_callback_options(parser, cbs);
   return launcher::run(argc, argv, parser, [&] {
     troupe::core::validate(opts);

@@ -1,10 +1,18 @@
 #pragma once
 
 // What both launchers share: option parsing, printing the effective
-// configuration, running the trainer and mapping outcomes to exit codes
-// (0 done, 1 training failed, 2 bad usage, configuration, data or run dir).
+// configuration, running the trainer and mapping outcomes to exit codes:
+//   0   training ended (completed, or stopped by a callback) with every
+//       output written
+//   1   training failed
+//   2   bad usage, configuration, data or run directory (nothing trained)
+//   3   training ended, but some outputs were lost (a sink, summary.json,
+//       report.html or a trace failed; summary.json, when it could be
+//       written, has "outputs_lost": true and says which)
+//   130 stopped by SIGINT or SIGTERM, every output written
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -13,6 +21,7 @@
 
 #include "troupe/actors/trainer.hpp"
 #include "troupe/core/config/cli.hpp"
+#include "troupe/core/config/option_table.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/train/callback.hpp"
@@ -30,18 +39,23 @@ struct callback_options {
 
 inline void add_callback_options(troupe::core::arg_parser& p,
                                  callback_options& c) {
+  using namespace troupe::core::option_checks;
   p.add("ema-loss",
-        "log train/loss_ema, an EMA of the loss with this alpha "
+        "log train/loss_ema, an EMA of the loss with this alpha in (0, 1] "
         "(0: off)",
-        c.ema_alpha);
+        c.ema_alpha, real_in(0, 1, false));
   p.add("lr-monitor", "log lr-SGD through the lr_monitor callback",
         c.lr_monitor);
   p.add("early-stopping",
         "stop when this validation metric stops improving "
         "(e.g. val/loss; empty: off)",
-        c.early_stopping);
+        c.early_stopping, [](const std::string& x) {
+          return unless(x.empty() || (x.rfind("val/", 0) == 0 && x.size() > 4),
+                        "must name a validation metric (val/NAME), got '{}'",
+                        x);
+        });
   p.add("patience", "validations without improvement before early stopping",
-        c.patience);
+        c.patience, in_range(1, 1'000'000));
 }
 
 inline void add_callbacks(troupe::trainer& t, const callback_options& c) {
@@ -56,28 +70,44 @@ inline void add_callbacks(troupe::trainer& t, const callback_options& c) {
       c.early_stopping.find("acc") != std::string::npos));
 }
 
+/// Writes to stdout; a closed stdout (`| head`) is not an error.
+template <class... Ts>
+void say(fmt::format_string<Ts...> text, Ts&&... xs) {
+  auto line = fmt::format(text, std::forward<Ts>(xs)...);
+  std::fwrite(line.data(), 1, line.size(), stdout);
+}
+
+/// Writes to stderr, ignoring a closed stderr.
+template <class... Ts>
+void complain(fmt::format_string<Ts...> text, Ts&&... xs) {
+  auto line = fmt::format(text, std::forward<Ts>(xs)...);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
 /// Parses, then runs `body`; maps exceptions and outcomes to exit codes.
 inline int run(int argc, char** argv, troupe::core::arg_parser& parser,
                const std::function<int()>& body) {
+  // A closed stdout ends console output, not the run.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     if (!parser.parse(argc, argv)) {
-      std::fputs(parser.help().c_str(), stdout);
+      say("{}", parser.help());
       return 0;
     }
     if (auto w = troupe::core::blas_warning(); !w.empty())
-      fmt::print(stderr, "{}\n", w);
+      complain("{}\n", w);
     return body();
   } catch (const troupe::core::config_error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
+    complain("error: {}\n", e.what());
     return 2;
   } catch (const troupe::core::data_error& e) {
-    fmt::print(stderr, "error: data: {}\n", e.what());
+    complain("error: data: {}\n", e.what());
     return 2;
   } catch (const troupe::core::output_error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
+    complain("error: {}\n", e.what());
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
+    complain("error: {}\n", e.what());
     return 1;
   }
 }
@@ -88,36 +118,44 @@ inline int run(int argc, char** argv, troupe::core::arg_parser& parser,
 inline void resolve_run_dir(troupe::core::trainer_options& opts,
                             const std::string& launcher) {
   if (opts.run_dir.empty())
-    opts.run_dir = troupe::core::next_version_dir("runs", launcher);
+    opts.run_dir = troupe::core::create_version_dir("runs", launcher);
 }
 
 inline int fit(troupe::trainer& t, const troupe::core::model_def& model,
                const troupe::core::data_module& data,
                const std::vector<std::string>& extra_config) {
   troupe::core::validate(t.options());
-  fmt::print("effective configuration:\n");
+  say("effective configuration:\n");
   for (const auto& l : troupe::core::describe(t.options()))
-    fmt::print("  {}\n", l);
+    say("  {}\n", l);
   for (const auto& l : extra_config)
-    fmt::print("  {}\n", l);
+    say("  {}\n", l);
   // The console sink shows the plan; without it, say it here.
   const auto& loggers = t.options().loggers;
   if (std::find(loggers.begin(), loggers.end(), "console") == loggers.end())
     for (const auto& l : t.plan(data.train.size()))
-      fmt::print("{}\n", l);
+      say("{}\n", l);
   std::fflush(stdout);
   auto report = t.fit(model, data);
-  fmt::print("{}: {} after {} steps ({} epochs, {} samples) in {:.2f} s; "
-             "run directory {}\n",
-             report.status == troupe::fit_status::failed ? "FAILED" : "done",
-             to_string(report.status), report.global_step, report.epochs,
-             report.samples, report.wall_seconds, t.run_dir());
+  bool lost = !report.sink_errors.empty();
+  say("{}: {}{} after {} steps ({} epochs, {} samples) in {:.2f} s; "
+      "run directory {}\n",
+      report.status == troupe::fit_status::failed ? "FAILED" : "done",
+      to_string(report.status), lost ? " (outputs lost)" : "",
+      report.global_step, report.epochs, report.samples, report.wall_seconds,
+      t.run_dir());
   for (const auto& m : report.last)
     if (m.name.rfind("test/", 0) == 0)
-      fmt::print("  {} = {:.4f}\n", m.name, m.value);
+      say("  {} = {:.4f}\n", m.name, m.value);
+  std::fflush(stdout);
   if (report.status == troupe::fit_status::failed) {
-    fmt::print(stderr, "error: {}\n", report.error);
+    complain("error: {}\n", report.error);
     return 1;
+  }
+  if (lost) {
+    for (const auto& e : report.sink_errors)
+      complain("error: output lost: {}\n", e);
+    return 3;
   }
   if (report.interrupted)
     return 130; // as a shell reports a Ctrl-C

@@ -20,15 +20,21 @@ int main(int argc, char** argv) {
   troupe::core::arg_parser parser(
     "synthetic", "Trains an MLP on generated Gaussian clusters (seconds).");
   troupe::core::add_trainer_options(parser, opts);
-  parser.add("samples", "training samples to generate", samples);
-  parser.add("features", "input features", features);
-  parser.add("classes", "classes (cluster centres)", classes);
+  using troupe::core::option_checks::in_range;
+  parser.add("samples", "training samples to generate", samples,
+             in_range(8, 10'000'000));
+  parser.add("features", "input features", features, in_range(1, 100'000));
+  parser.add("classes", "classes (cluster centres)", classes,
+             in_range(2, 100'000));
   launcher::add_callback_options(parser, cbs);
   return launcher::run(argc, argv, parser, [&] {
-    if (samples < 1 || features < 1 || classes < 2)
-      throw troupe::core::config_error("samples",
-                                       "need samples >= 1, "
-                                       "features >= 1, classes >= 2");
+    // The generated inputs are samples x 1.25 x features floats.
+    if (samples * features > 250'000'000)
+      throw troupe::core::config_error(
+        "samples",
+        fmt::format("samples x features must be at most 2.5e8 "
+                    "(1 GB of inputs), got {}",
+                    samples * features));
     auto data = troupe::core::make_synthetic(samples, samples / 8, samples / 8,
                                              features, classes, opts.seed);
     launcher::resolve_run_dir(opts, "synthetic");

@@ -136,7 +136,8 @@ int main(int argc, char** argv) {
   std::string usage
     = "usage: troupe-trace dump FILE | stats FILE | diff A B |\n"
       "       render RUN_DIR --out=DIR [--log-every-n-steps=N] "
-      "[--reduce=NAME=SPEC,...] [--loggers=csv,jsonl,tensorboard]\n";
+      "[--reduce=NAME=SPEC,...] [--loggers=csv,jsonl,tensorboard] "
+      "[--force]\n";
   if (argc >= 2
       && (std::string{argv[1]} == "--help" || std::string{argv[1]} == "-h")) {
     fmt::print("{}", usage);
@@ -165,6 +166,7 @@ int main(int argc, char** argv) {
       p.add("log-every-n-steps", "logging interval", ro.log_every_n_steps);
       p.add("reduce", "window reduction per metric", ro.reduce);
       p.add("loggers", "csv, jsonl, tensorboard", ro.loggers);
+      p.add("force", "replace a run already in --out", ro.force);
       // Options follow the run directory: parse them as their own argv.
       std::vector<const char*> args{"render"};
       for (int i = 3; i < argc; ++i)

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "troupe/actors/pipeline.hpp"
-#include "troupe/core/runtime/interrupt.hpp"
 #include "troupe/core/train/fit_loop.hpp"
 #include "troupe/messages/type_ids.hpp"
 
@@ -32,7 +31,6 @@ struct coordinator_state {
   /// Who is who, for the down handler's messages.
   std::map<caf::actor_addr, std::string> names;
   caf::typed_response_promise<fit_report> done;
-  bool interrupt_seen = false;
 };
 
 using coordinator_impl = tapped_stateful<coordinator_actor, coordinator_state>;
@@ -53,16 +51,10 @@ void stop_actors(coordinator_impl* self, bool logger) {
 
 void run(coordinator_impl* self, core::fit_commands cmds);
 
-/// Hands one input to the loop and carries out its commands. A signal seen
-/// since the last input is handed in first.
+/// Hands one input to the loop and carries out its commands.
 template <class Input>
 void feed(coordinator_impl* self, Input input) {
-  auto& st = self->state;
-  if (!st.interrupt_seen && core::interrupt_requested()) {
-    st.interrupt_seen = true;
-    run(self, st.loop->interrupt());
-  }
-  run(self, input(*st.loop));
+  run(self, input(*self->state.loop));
 }
 
 std::string render(coordinator_impl* self, const caf::error& err) {
@@ -248,6 +240,11 @@ coordinator_actor::behavior_type coordinator(coordinator_impl* self,
       feed(self, [&](core::fit_loop& l) {
         return l.fail(
           fmt::format("{} failed at step {}: {}", f.actor, f.step, f.what));
+      });
+    },
+    [=](interrupt_atom) {
+      feed(self, [](core::fit_loop& l) {
+        return l.interrupt();
       });
     },
     [=](watchdog_atom, uint64_t seen) {

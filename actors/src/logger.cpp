@@ -45,6 +45,7 @@ void each_sink(logger_impl* self, int64_t step, F f) {
       auto msg = fmt::format("troupe: logger '{}' failed at step {} and is "
                              "disabled; the other loggers continue: {}",
                              (*i)->name(), step, e.what());
+      (*i)->abandon();
       i = st.live.erase(i);
       st.sink_errors.push_back(msg);
       fmt::print(st.cfg.errors, "{}\n", msg);
@@ -106,13 +107,21 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
                               .count();
       for (const auto& name : st.order)
         report.last.push_back({name, st.last[name]});
-      try {
-        core::write_summary(st.cfg.run_dir, report);
-      } catch (const std::exception& e) {
-        fmt::print(st.cfg.errors, "troupe: {}\n", e.what());
-        if (report.error.empty())
-          report.error = e.what();
-      }
+      // summary.json says which outputs were lost; one that fails to be
+      // written is itself a lost output (the exit status says so).
+      auto summarize = [&] {
+        try {
+          core::write_summary(st.cfg.run_dir, report);
+          return true;
+        } catch (const std::exception& e) {
+          auto msg = fmt::format("troupe: summary.json not written: {}",
+                                 e.what());
+          fmt::print(st.cfg.errors, "{}\n", msg);
+          report.sink_errors.push_back(msg);
+          return false;
+        }
+      };
+      auto summarized = summarize();
       if (st.cfg.report) {
         try {
           core::write_report(st.cfg.run_dir);
@@ -121,8 +130,11 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
                                  e.what());
           fmt::print(st.cfg.errors, "{}\n", msg);
           report.sink_errors.push_back(msg);
+          if (summarized)
+            summarize();
         }
       }
+      std::fflush(st.cfg.errors);
       return report;
     },
   };

@@ -3,12 +3,17 @@
 #include <cmath>
 #include <deque>
 #include <filesystem>
+#include <sstream>
+#include <stdexcept>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/train/flat_grads.hpp"
+#include "troupe/core/train/metric_names.hpp"
+#include "troupe/core/train/model.hpp"
 #include "troupe/core/train/reducers.hpp"
 #include "troupe/core/train/rng.hpp"
 #include "troupe/messages/type_ids.hpp"
@@ -43,6 +48,19 @@ void report(stepper_impl* self, int64_t step, std::string what) {
 
 void add(metric_sums& xs, const std::string& name, double value, double n) {
   core::accumulate(xs, metric_sums{{name, value * n, n}});
+}
+
+/// What is wrong with the metrics a step function returned ("" if nothing):
+/// each is logged as train/NAME, val/NAME and test/NAME.
+std::string metrics_problem(const metric_values& ms) {
+  for (const auto& m : ms) {
+    if (m.name == "loss")
+      return "the model's step function returned a metric named 'loss'; "
+             "troupe logs the loss it returns under that name";
+    if (auto what = core::metric_name_problem("train/" + m.name); !what.empty())
+      return "the model's step function returned a bad metric name: " + what;
+  }
+  return {};
 }
 
 void apply_reduced(stepper_impl* self, const reduced_gradient& r);
@@ -84,6 +102,10 @@ bool run_step(stepper_impl* self, const step_batch& b) {
       (out.loss
        * (static_cast<double>(n) / static_cast<double>(s.global_batch)))
         .backward();
+    if (auto what = metrics_problem(out.metrics); !what.empty()) {
+      report(self, b.step, fmt::format("{} (step {})", what, b.step));
+      return false;
+    }
     add(c.outputs, "loss", loss, static_cast<double>(n));
     for (const auto& m : out.metrics)
       add(c.outputs, m.name, m.value, static_cast<double>(n));
@@ -136,15 +158,18 @@ void evaluate(stepper_impl* self, eval_kind kind, int64_t step) {
     torch::NoGradGuard no_grad;
     core::replica_generator_scope rng{st.generator};
     module.eval();
-    for (auto i = begin; i < end; i += st.cfg.eval_batch_size) {
-      auto j = std::min(end, i + st.cfg.eval_batch_size);
+    for (auto i = begin; i < end;) {
+      auto j = i + std::min(end - i, st.cfg.eval_batch_size);
       auto x = data.inputs.slice(0, i, j).to(st.device);
       auto y = data.targets.slice(0, i, j).to(st.device);
       auto out = st.cfg.model.step(module, x, y);
       auto m = static_cast<double>(j - i);
+      if (auto what = metrics_problem(out.metrics); !what.empty())
+        throw std::invalid_argument(what);
       add(ec.outputs, "loss", out.loss.item<double>(), m);
       for (const auto& metric : out.metrics)
         add(ec.outputs, metric.name, metric.value, m);
+      i = j;
     }
     module.train();
   }
@@ -156,8 +181,17 @@ void export_params(stepper_impl* self, const char* file) {
   auto& st = self->state;
   if (st.cfg.rank != 0 || st.cfg.export_dir.empty())
     return;
-  std::filesystem::create_directories(st.cfg.export_dir);
-  torch::save(st.cfg.module, st.cfg.export_dir + "/" + file);
+  // Serialized in memory, then written atomically: a full disk leaves the
+  // previous file (or none), never a truncated archive.
+  auto path = st.cfg.export_dir + "/" + file;
+  std::ostringstream bytes;
+  try {
+    torch::save(st.cfg.module, bytes);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(
+      path + ": cannot serialize the parameters: " + core::error_text(e));
+  }
+  core::write_file_atomic(path, bytes.str());
 }
 
 void run_queued(stepper_impl* self) {
@@ -183,7 +217,7 @@ void guard(stepper_impl* self, int64_t step, F f) {
   try {
     f();
   } catch (const std::exception& e) {
-    report(self, step, fmt::format("{} at step {}", e.what(), step));
+    report(self, step, fmt::format("{} at step {}", core::error_text(e), step));
   }
 }
 

@@ -12,12 +12,14 @@
 #include "troupe/actors/coordinator.hpp"
 #include "troupe/actors/logger.hpp"
 #include "troupe/actors/trace_recorder.hpp"
+#include "troupe/core/config/config_file.hpp"
 #include "troupe/core/data/augment.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/logging/sinks.hpp"
 #include "troupe/core/logging/summary.hpp"
 #include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/runtime/interrupt.hpp"
+#include "troupe/core/train/model.hpp"
 #include "troupe/core/train/schedule.hpp"
 #include "troupe/core/util/errors.hpp"
 #include "troupe/messages/type_ids.hpp"
@@ -86,11 +88,14 @@ fit_report trainer::fit(const core::model_def& model,
                              "'" + opts_.device
                                + "' requested, but this LibTorch "
                                  "build has no CUDA device");
-  run_dir_ = opts_.run_dir.empty() ? core::next_version_dir("runs", name_)
+  // From here on a first SIGINT or SIGTERM stops the fit cleanly.
+  core::interrupt_scope interrupts;
+  run_dir_ = opts_.run_dir.empty() ? core::create_version_dir("runs", name_)
                                    : opts_.run_dir;
   auto effective = opts_;
   effective.run_dir = run_dir_;
-  core::prepare_run_dir(run_dir_, opts_.overwrite);
+  // Held until this function returns: one run per directory.
+  auto lock = core::prepare_run_dir(run_dir_, opts_.overwrite);
   if (!opts_.trace.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(run_dir_ + "/trace", ec);
@@ -129,13 +134,23 @@ fit_report trainer::fit(const core::model_def& model,
   } catch (const std::exception& e) {
     fit_report failed;
     failed.status = fit_status::failed;
-    failed.error = std::string{"set-up failed: "} + e.what();
+    failed.error = std::string{"set-up failed: "} + core::error_text(e);
     try {
       core::write_summary(run_dir_, failed);
     } catch (...) {
       // The original error is the one to report.
     }
     throw;
+  }
+  if (core::interrupt_requested()) {
+    fit_report stopped;
+    stopped.status = fit_status::stopped;
+    stopped.interrupted = true;
+    stopped.error = "interrupted by a signal before training started";
+    for (auto& s : *sinks)
+      s->abandon();
+    core::write_summary(run_dir_, stopped);
+    return stopped;
   }
   auto lines = plan(data.train.size());
   lines.push_back("troupe: run directory " + run_dir_);
@@ -191,18 +206,15 @@ fit_report trainer::fit(const core::model_def& model,
     }
     // The configuration plus the schedule it implies (offline rendering
     // needs the epoch boundaries).
-    auto config_json = core::to_json(effective);
-    config_json.pop_back(); // '}'
-    cc.config_json = config_json
-      + fmt::format(", \"steps_per_epoch\": {}, "
-                    "\"total_steps\": {}, \"train_samples\": {}}}",
-                    sched.steps_per_epoch, sched.total_steps, sched.train_size);
+    cc.config_json = core::config_json(effective, sched);
     cc.start_lines = std::move(lines);
     cc.on_spawn = on_spawn_;
     cc.tap = tap;
     auto coordinator = actors::spawn_coordinator(sys, std::move(cc));
     hook("coordinator", coordinator);
-    core::interrupt_scope interrupts;
+    interrupts.on_signal([coordinator] {
+      caf::anon_send(coordinator, interrupt_atom_v);
+    });
     caf::scoped_actor self{sys};
     self->request(coordinator, caf::infinite, start_atom_v)
       .receive(
@@ -213,12 +225,23 @@ fit_report trainer::fit(const core::model_def& model,
           report.status = fit_status::failed;
           report.error = "coordinator: " + sys.render(err);
         });
+    // No signal reaches the actor system after this.
+    interrupts.on_signal({});
   } // every actor has terminated here: traces are complete
-  if (recorder)
-    for (auto& e : recorder->close()) {
+  if (recorder) {
+    auto errors = recorder->close();
+    for (auto& e : errors) {
       fmt::print(stderr, "troupe: trace: {}\n", e);
       report.sink_errors.push_back("trace: " + e);
     }
+    if (!errors.empty()) {
+      try {
+        core::write_summary(run_dir_, report);
+      } catch (const std::exception& e) {
+        report.sink_errors.push_back(e.what());
+      }
+    }
+  }
   return report;
 }
 

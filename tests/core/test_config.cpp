@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 
 #include "troupe/core/config/cli.hpp"
+#include "troupe/core/config/config_file.hpp"
 #include "troupe/core/config/option_table.hpp"
+#include "troupe/core/train/schedule.hpp"
 #include "troupe/core/util/errors.hpp"
 #include "troupe/core/util/json.hpp"
 
@@ -343,4 +345,137 @@ TEST_CASE("the configuration serializes to JSON", "[core][config]") {
         != std::string::npos);
   CHECK(j.find("\"loggers\": [\"console\", \"csv\", \"jsonl\"]")
         != std::string::npos);
+}
+
+TEST_CASE("every numeric option has a range: int64 and double extremes, NaN "
+          "and infinities are refused naming the option",
+          "[core][config]") {
+  const std::vector<std::string> ints{
+    "9223372036854775807", "-9223372036854775808", "4611686018427387904", "-5"};
+  const std::vector<std::string> reals{"nan",   "inf",    "-inf",
+                                       "1e308", "-1e308", "1e10"};
+  trainer_options defaults;
+  size_t numeric = 0;
+  for_each_option(defaults, [&](const auto& info, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    std::vector<std::string> extremes;
+    if constexpr (std::is_same_v<T, int64_t>)
+      extremes = ints;
+    else if constexpr (std::is_same_v<T, double>)
+      extremes = reals;
+    else
+      return;
+    ++numeric;
+    INFO("--" << info.flag);
+    CHECK(info.check); // declared with a range
+    for (const auto& x : extremes) {
+      INFO(x);
+      auto arg = fmt::format("--{}={}", info.flag, x);
+      CHECK(rejected_field({arg.c_str()}) == info.flag);
+    }
+  });
+  CHECK(numeric > 10);
+}
+
+TEST_CASE("numbers are strict: blanks, signs on unsigned values, overflow "
+          "and trailing text are refused",
+          "[core][config]") {
+  CHECK(rejected_field({"--seed= -1"}) == "seed");
+  CHECK(rejected_field({"--seed=+1"}) == "seed");
+  CHECK(rejected_field({"--seed=18446744073709551616"}) == "seed");
+  CHECK(rejected_field({"--seed=18446744073709551615"}) == "");
+  CHECK(rejected_field({"--batch-size= 8"}) == "batch-size");
+  CHECK(rejected_field({"--batch-size=8 "}) == "batch-size");
+  CHECK(rejected_field({"--batch-size=1e3"}) == "batch-size");
+  CHECK(rejected_field({"--batch-size=99999999999999999999"}) == "batch-size");
+  CHECK(rejected_field({"--lr=0x10"}) == "lr");
+  CHECK(rejected_field({"--lr=1e999"}) == "lr");
+  CHECK(rejected_field({"--lr=0.1abc"}) == "lr");
+  CHECK(rejected_field({"--trace=all,all"}) == "trace");
+  CHECK(rejected_field({"--device=cuda:"}) == "device");
+  CHECK(rejected_field({"--device=cuda:99999"}) == "device");
+  CHECK(rejected_field({"--device=cuda:1"}) == "");
+  CHECK(rejected_field({"--scheduler-threads=100000"}) == "scheduler-threads");
+  CHECK(rejected_field({"--timeout=inf"}) == "timeout");
+  std::string long_dir(5000, 'd');
+  auto arg = "--run-dir=" + long_dir;
+  CHECK(rejected_field({arg.c_str()}) == "run-dir");
+}
+
+TEST_CASE("the schedule's products are overflow-checked even when validate() "
+          "is skipped",
+          "[core][config][schedule]") {
+  trainer_options o;
+  o.batch_size = 4611686018427387904; // x accumulate 4 wraps to 0
+  o.accumulate = 4;
+  CHECK_THROWS_AS(schedule::make(o, 60000), config_error);
+  trainer_options e;
+  e.max_epochs = 288230376151711744;
+  CHECK_THROWS_WITH(schedule::make(e, 60000), Catch::Contains("--max-epochs"));
+  trainer_options n;
+  n.max_epochs = -4;
+  CHECK_THROWS_AS(schedule::make(n, 60000), config_error);
+}
+
+namespace {
+
+/// The data_error of parse_config_json on the defaults' config.json with
+/// `key` set to the raw JSON `value` (added when absent), or "" if none.
+std::string config_complaint(const std::string& key, const std::string& value) {
+  trainer_options o;
+  auto text = config_json(o, schedule::make(o, 6400));
+  auto fields = parse_json_object(text);
+  std::string out = "{";
+  bool found = false;
+  for (const auto& f : fields) {
+    auto v = f.is_string ? json_quote(f.value) : f.value;
+    if (f.key == key) {
+      v = value;
+      found = true;
+    }
+    if (value.empty() && f.key == key)
+      continue; // removed
+    out += (out.size() > 1 ? ", " : "") + json_quote(f.key) + ": " + v;
+  }
+  if (!found && !value.empty())
+    out += ", " + json_quote(key) + ": " + value;
+  out += "}";
+  try {
+    parse_config_json(out, "run/config.json");
+  } catch (const data_error& e) {
+    CHECK(e.file() == "run/config.json");
+    return e.what();
+  }
+  return "";
+}
+
+} // namespace
+
+TEST_CASE("config.json is read through the command line's checks, naming "
+          "the file and the field",
+          "[core][config]") {
+  CHECK(config_complaint("lr", "0.02") == "");
+  using Catch::Contains;
+  CHECK_THAT(config_complaint("steps_per_epoch", "0"),
+             Contains("'steps_per_epoch'"));
+  CHECK_THAT(config_complaint("steps_per_epoch", "\"abc\""),
+             Contains("'steps_per_epoch'"));
+  CHECK_THAT(config_complaint("steps_per_epoch", "-1"),
+             Contains("'steps_per_epoch'"));
+  CHECK_THAT(config_complaint("steps_per_epoch", "7"),
+             Contains("the options and train_samples give 100"));
+  CHECK_THAT(config_complaint("total_steps", "99999999999999999999"),
+             Contains("does not fit"));
+  CHECK_THAT(config_complaint("train_samples", ""),
+             Contains("no field 'train_samples'"));
+  CHECK_THAT(config_complaint("lr", "\"abc\""), Contains("field 'lr'"));
+  CHECK_THAT(config_complaint("max_epochs", "288230376151711744"),
+             Contains("field 'max_epochs'"));
+  CHECK_THAT(config_complaint("loggers", "[\"csv\", \"csv\"]"),
+             Contains("field 'loggers'"));
+  CHECK_THAT(config_complaint("loggers", "[1]"), Contains("field 'loggers'"));
+  CHECK_THAT(config_complaint("run_dir", "\"\\uZZZZ\""), Contains("at byte"));
+  CHECK_THAT(config_complaint("reduce", "{\"train/loss\": \"median\"}"),
+             Contains("field 'reduce'"));
+  CHECK_THAT(config_complaint("seed", "null"), Contains("field 'seed'"));
 }

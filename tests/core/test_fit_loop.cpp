@@ -485,3 +485,70 @@ TEST_CASE("the fit state serializes, and a restored loop continues exactly",
   CHECK((tail == b.logs));
   CHECK(!b.logs.empty());
 }
+
+TEST_CASE("a callback metric whose name no sink can hold fails the fit "
+          "naming the callback and the metric",
+          "[core][fit_loop]") {
+  struct bad_name {
+    std::string name;
+    std::string complaint;
+  };
+  for (const auto& b : std::vector<bad_name>{
+         {"status", "'status' is a key of summary.json"},
+         {"global_step", "'global_step' is a key of summary.json"},
+         {"two\nlines", "control character"},
+         {"bad \xff utf-8", "not valid UTF-8"},
+         {"", "must not be empty"},
+         {std::string(300, 'x'), "at most 256"}}) {
+    INFO(b.complaint);
+    simulation sim{make_config({"namer"})};
+    sim.answer = [&](size_t, const event_variant& ev) {
+      callback_effects eff;
+      if (describe_event(ev) == "train_step_end 2")
+        eff.metrics.push_back({b.name, 1});
+      return eff;
+    };
+    auto report = sim.run();
+    CHECK(report.status == troupe::fit_status::failed);
+    CHECK_THAT(report.error,
+               Catch::StartsWith("callback 'namer' logged a bad metric name "
+                                 "at step 2")
+                 && Catch::Contains(b.complaint));
+    CHECK(report.global_step == 1);
+    for (const auto& log : sim.logs)
+      for (const auto& m : log.metrics)
+        CHECK(m.name != b.name);
+  }
+  // Commas, quotes and any script are data, not errors.
+  simulation sim{make_config({"namer"})};
+  sim.answer = [](size_t, const event_variant& ev) {
+    callback_effects eff;
+    if (describe_event(ev) == "train_step_end 2")
+      eff.metrics.push_back({"a,b \"q\" \xc3\xa9", 1});
+    return eff;
+  };
+  CHECK(sim.run().status == troupe::fit_status::completed);
+}
+
+TEST_CASE("a signal during the test pass ends the fit at once, stopped",
+          "[core][fit_loop]") {
+  auto cfg = make_config({"probe"});
+  simulation sim{cfg};
+  bool sent = false;
+  sim.before_input = [&](simulation& s) {
+    if (!sent && s.loop.state().phase == fit_phase::testing) {
+      s.handle(s.loop.interrupt());
+      sent = true;
+    }
+  };
+  auto report = sim.run();
+  REQUIRE(sent);
+  CHECK(report.status == troupe::fit_status::stopped);
+  CHECK(report.interrupted);
+  CHECK(report.global_step == 8);
+  // on_fit_end still runs (status stopped), without test metrics.
+  CHECK(sim.events.back() == "fit_end 8 stopped");
+  for (const auto& log : sim.logs)
+    for (const auto& m : log.metrics)
+      CHECK(m.name.rfind("test/", 0) != 0);
+}

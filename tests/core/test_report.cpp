@@ -1,8 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <regex>
 
+#include <fmt/format.h>
+
 #include "temp_dir.hpp"
+#include "troupe/core/config/config_file.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/report/report.hpp"
 #include "troupe/core/util/errors.hpp"
@@ -25,8 +29,10 @@ void write_run(const temp_dir& dir) {
   jsonl
     += "{\"step\": 50, \"epoch\": 0, \"name\": \"test/acc\", \"value\": 0.8}\n";
   write_file_atomic(dir / "metrics.jsonl", jsonl);
+  trainer_options opts;
+  opts.run_dir = "<x>";
   write_file_atomic(dir / "config.json",
-                    "{\"lr\": 0.02, \"run_dir\": \"<x>\"}\n");
+                    config_json(opts, schedule::make(opts, 640)) + "\n");
   write_file_atomic(dir / "summary.json",
                     "{\"status\": \"completed\", \"global_step\": 50}\n");
 }
@@ -112,4 +118,55 @@ TEST_CASE("JSON objects parse back", "[core][report]") {
   CHECK(f[3].value == "{\"e\": 1}");
   CHECK_THROWS(parse_json_object("{\"a\": 1"));
   CHECK_THROWS(parse_json_object("{\"a\" 1}"));
+}
+
+TEST_CASE("a report of constant metrics at any magnitude, and of +-1e308, "
+          "draws finite charts of bounded size",
+          "[core][report]") {
+  for (double value : {8192.0, 10000.0, 1e15, 1e300, -3e307}) {
+    INFO(value);
+    temp_dir dir;
+    std::string jsonl;
+    for (int s = 1; s <= 20; ++s)
+      jsonl += fmt::format("{{\"step\": {}, \"epoch\": 0, \"name\": "
+                           "\"train/loss\", \"value\": {}}}\n",
+                           s, s % 2 ? value : std::nextafter(value, 0.0));
+    write_file_atomic(dir / "metrics.jsonl", jsonl);
+    auto html = render_report(load_run(dir.path()));
+    CHECK(html.size() < 100000);
+    CHECK(html.find("nan") == std::string::npos);
+    CHECK(html.find("inf") == std::string::npos);
+  }
+  temp_dir dir;
+  write_file_atomic(dir / "metrics.jsonl",
+                    "{\"step\": 1, \"epoch\": 0, \"name\": \"a\", \"value\": "
+                    "1e308}\n{\"step\": 2, \"epoch\": 0, \"name\": \"a\", "
+                    "\"value\": -1e308}\n{\"step\": 3, \"epoch\": 0, "
+                    "\"name\": \"a\", \"value\": 1.7976931348623157e308}\n");
+  auto html = render_report(load_run(dir.path()));
+  CHECK(html.find("nan") == std::string::npos);
+  CHECK(points_of(html, "a \\(raw\\)") == 3);
+}
+
+TEST_CASE("a report reads quoted CSV names, and names a bad cell's record",
+          "[core][report]") {
+  temp_dir dir;
+  write_file_atomic(dir / "metrics.csv",
+                    "step,epoch,\"a,b\",\"two\nlines\"\n1,0,0.5,\n2,0,,0.25\n");
+  auto run = load_run(dir.path());
+  CHECK(run.names == std::vector<std::string>{"a,b", "two\nlines"});
+  write_file_atomic(dir / "metrics.csv", "step,epoch,a\n1,0,0.5\nx,0,1\n");
+  CHECK_THROWS_WITH(load_run(dir.path()), Catch::Contains("record 3"));
+  write_file_atomic(dir / "metrics.csv", "step,epoch,a\n1,0,abc\n");
+  CHECK_THROWS_WITH(load_run(dir.path()), Catch::Contains("'abc'"));
+}
+
+TEST_CASE("a report refuses a config.json that the command line would",
+          "[core][report]") {
+  temp_dir dir;
+  write_run(dir);
+  write_file_atomic(dir / "config.json", "{\"lr\": \"\\uZZZZ\"}\n");
+  CHECK_THROWS_AS(load_run(dir.path()), data_error);
+  write_file_atomic(dir / "config.json", "{\"lr\": -1, \"train_samples\": 1}");
+  CHECK_THROWS_WITH(load_run(dir.path()), Catch::Contains("field 'lr'"));
 }

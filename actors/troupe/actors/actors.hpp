@@ -89,6 +89,9 @@ using coordinator_actor = summary_sink_actor::extend<
   /// From the trainer: run the fit; answered with its report at the end.
   caf::replies_to<start_atom>::with<fit_report>,
   /// From itself (the watchdog timer), with the progress count it saw.
-  caf::reacts_to<watchdog_atom, uint64_t>>;
+  caf::reacts_to<watchdog_atom, uint64_t>,
+  /// From the trainer's signal watcher: SIGINT or SIGTERM arrived; stop at
+  /// the next point the fit can.
+  caf::reacts_to<interrupt_atom>>;
 
 } // namespace troupe::actors

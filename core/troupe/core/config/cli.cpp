@@ -4,24 +4,31 @@
 
 #include "troupe/core/config/option_table.hpp"
 #include "troupe/core/util/errors.hpp"
+#include "troupe/core/util/numbers.hpp"
 
 namespace troupe::core {
 
 namespace {
 
-template <class T, class Parse>
-T parse_number(const std::string& name, const std::string& text, Parse parse,
-               const char* kind) {
-  size_t used = 0;
-  T result{};
-  try {
-    result = parse(text, &used);
-  } catch (...) {
-    used = 0;
-  }
-  if (text.empty() || used != text.size())
-    throw config_error(name, fmt::format("expected {}, got '{}'", kind, text));
-  return result;
+int64_t parse_int(const std::string& name, const std::string& text) {
+  int64_t x = 0;
+  if (auto what = parse_int64(text, x); !what.empty())
+    throw config_error(name, what);
+  return x;
+}
+
+uint64_t parse_uint(const std::string& name, const std::string& text) {
+  uint64_t x = 0;
+  if (auto what = parse_uint64(text, x); !what.empty())
+    throw config_error(name, what);
+  return x;
+}
+
+double parse_real(const std::string& name, const std::string& text) {
+  double x = 0;
+  if (auto what = parse_double(text, x); !what.empty())
+    throw config_error(name, what);
+  return x;
 }
 
 std::vector<std::string> split(const std::string& text) {
@@ -51,81 +58,64 @@ arg_parser::arg_parser(std::string program, std::string summary)
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
-                     int64_t& dst) {
+                     int64_t& dst, check_fn<int64_t> check) {
   options_.push_back({name, help,
                       [&dst] {
                         return std::to_string(dst);
                       },
                       [&dst, name](const std::string& v, bool has) {
                         need_value(name, has);
-                        dst = parse_number<int64_t>(
-                          name, v,
-                          [](const std::string& s, size_t* n) {
-                            return std::stoll(s, n);
-                          },
-                          "an integer");
-                      }});
+                        dst = parse_int(name, v);
+                      },
+                      bind_check(dst, std::move(check))});
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
-                     uint64_t& dst) {
-  options_.push_back(
-    {name, help,
-     [&dst] {
-       return std::to_string(dst);
-     },
-     [&dst, name](const std::string& v, bool has) {
-       need_value(name, has);
-       if (!v.empty() && v[0] == '-')
-         throw config_error(name,
-                            "expected a non-negative integer, got '" + v + "'");
-       dst = parse_number<uint64_t>(
-         name, v,
-         [](const std::string& s, size_t* n) {
-           return std::stoull(s, n);
-         },
-         "a non-negative integer");
-     }});
+                     uint64_t& dst, check_fn<uint64_t> check) {
+  options_.push_back({name, help,
+                      [&dst] {
+                        return std::to_string(dst);
+                      },
+                      [&dst, name](const std::string& v, bool has) {
+                        need_value(name, has);
+                        dst = parse_uint(name, v);
+                      },
+                      bind_check(dst, std::move(check))});
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
-                     double& dst) {
+                     double& dst, check_fn<double> check) {
   options_.push_back({name, help,
                       [&dst] {
                         return fmt::format("{}", dst);
                       },
                       [&dst, name](const std::string& v, bool has) {
                         need_value(name, has);
-                        dst = parse_number<double>(
-                          name, v,
-                          [](const std::string& s, size_t* n) {
-                            return std::stod(s, n);
-                          },
-                          "a number");
-                      }});
-}
-
-void arg_parser::add(const std::string& name, const std::string& help,
-                     bool& dst) {
-  options_.push_back({name, help,
-                      [&dst] {
-                        return dst ? "true" : "false";
+                        dst = parse_real(name, v);
                       },
-                      [&dst, name](const std::string& v, bool has) {
-                        if (!has || v == "true")
-                          dst = true;
-                        else if (v == "false")
-                          dst = false;
-                        else
-                          throw config_error(name,
-                                             "expected true or false, "
-                                             "got '"
-                                               + v + "'");
-                      }});
+                      bind_check(dst, std::move(check))});
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
-                     std::string& dst) {
+                     bool& dst, check_fn<bool> check) {
+  options_.push_back(
+    {name, help,
+     [&dst] {
+       return dst ? "true" : "false";
+     },
+     [&dst, name](const std::string& v, bool has) {
+       if (!has || v == "true")
+         dst = true;
+       else if (v == "false")
+         dst = false;
+       else
+         throw config_error(name, "expected true or false, got '" + v + "'");
+     },
+     bind_check(dst, std::move(check))});
+}
+
+void arg_parser::add(const std::string& name, const std::string& help,
+                     std::string& dst, check_fn<std::string> check) {
   options_.push_back({name, help,
                       [&dst] {
                         return dst;
@@ -133,11 +123,13 @@ void arg_parser::add(const std::string& name, const std::string& help,
                       [&dst, name](const std::string& v, bool has) {
                         need_value(name, has);
                         dst = v;
-                      }});
+                      },
+                      bind_check(dst, std::move(check))});
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
-                     std::vector<std::string>& dst) {
+                     std::vector<std::string>& dst,
+                     check_fn<std::vector<std::string>> check) {
   options_.push_back({name, help,
                       [&dst] {
                         std::string out;
@@ -148,11 +140,13 @@ void arg_parser::add(const std::string& name, const std::string& help,
                       [&dst, name](const std::string& v, bool has) {
                         need_value(name, has);
                         dst = split(v);
-                      }});
+                      },
+                      bind_check(dst, std::move(check))});
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
-                     std::map<std::string, reduction_spec>& dst) {
+                     std::map<std::string, reduction_spec>& dst,
+                     check_fn<std::map<std::string, reduction_spec>> check) {
   options_.push_back({name, help,
                       [&dst] {
                         std::string out;
@@ -165,11 +159,12 @@ void arg_parser::add(const std::string& name, const std::string& help,
                         need_value(name, has);
                         for (auto& [k, spec] : parse_reductions(v, name))
                           dst[k] = spec;
-                      }});
+                      },
+                      bind_check(dst, std::move(check))});
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
-                     trace_tensors& dst) {
+                     trace_tensors& dst, check_fn<trace_tensors> check) {
   options_.push_back(
     {name, help,
      [&dst] {
@@ -181,7 +176,8 @@ void arg_parser::add(const std::string& name, const std::string& help,
        if (!x)
          throw config_error(name, "expected full or digest, got '" + v + "'");
        dst = *x;
-     }});
+     },
+     bind_check(dst, std::move(check))});
 }
 
 bool arg_parser::parse(int argc, const char* const* argv) {
@@ -206,7 +202,29 @@ bool arg_parser::parse(int argc, const char* const* argv) {
     if (!found)
       throw config_error(name, "unknown option (see --help)");
   }
+  check();
   return true;
+}
+
+void arg_parser::set(const std::string& name, const std::string& text) {
+  for (auto& opt : options_)
+    if (opt.name == name)
+      return opt.set(text, true);
+  throw config_error(name, "unknown option");
+}
+
+void arg_parser::check() const {
+  for (const auto& opt : options_)
+    if (opt.check)
+      if (auto what = opt.check(); !what.empty())
+        throw config_error(opt.name, what);
+}
+
+bool arg_parser::has(const std::string& name) const {
+  for (const auto& opt : options_)
+    if (opt.name == name)
+      return true;
+  return false;
 }
 
 std::string arg_parser::help() const {
@@ -221,7 +239,7 @@ std::string arg_parser::help() const {
 
 void add_trainer_options(arg_parser& p, trainer_options& o) {
   for_each_option(o, [&p](const auto& info, auto& value) {
-    p.add(info.flag, info.help, value);
+    p.add(info.flag, info.help, value, info.check);
   });
 }
 

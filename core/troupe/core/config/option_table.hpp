@@ -46,10 +46,35 @@ std::string unless(bool ok, fmt::format_string<Ts...> what, Ts&&... xs) {
   return ok ? std::string{} : fmt::format(what, std::forward<Ts>(xs)...);
 }
 
-/// Integers of at least `min`.
-inline std::function<std::string(const int64_t&)> at_least(int64_t min) {
-  return [min](const int64_t& x) {
-    return unless(x >= min, "must be at least {}, got {}", min, x);
+/// Integers in [lo, hi].
+inline std::function<std::string(const int64_t&)> in_range(int64_t lo,
+                                                           int64_t hi) {
+  return [lo, hi](const int64_t& x) {
+    if (x < lo)
+      return fmt::format("must be at least {}, got {}", lo, x);
+    return unless(x <= hi, "must be at most {}, got {}", hi, x);
+  };
+}
+
+/// `off` (a value meaning "none"), or integers in [lo, hi].
+inline std::function<std::string(const int64_t&)>
+off_or_range(int64_t off, const char* means, int64_t lo, int64_t hi) {
+  return [=](const int64_t& x) {
+    return x == off || (x >= lo && x <= hi)
+      ? std::string{}
+      : fmt::format("must be {} ({}) or in [{}, {}], got {}", off, means, lo,
+                    hi, x);
+  };
+}
+
+/// Finite numbers in (lo, hi] when `open_lo`, else in [lo, hi]; NaN and the
+/// infinities never pass.
+inline std::function<std::string(const double&)> real_in(double lo, double hi,
+                                                         bool open_lo) {
+  return [=](const double& x) {
+    bool ok = std::isfinite(x) && (open_lo ? x > lo : x >= lo) && x <= hi;
+    return unless(ok, "must be a number in {}{}, {}], got {}",
+                  open_lo ? "(" : "[", lo, hi, x);
   };
 }
 
@@ -88,6 +113,23 @@ both(std::function<std::string(const T&)> first,
   };
 }
 
+/// Paths: empty (none) or at most 4096 bytes without NUL or newline;
+/// `what` names what the path should be.
+inline std::function<std::string(const std::string&)>
+path_like(const char* what) {
+  return [what](const std::string& x) {
+    if (x.size() > 4096)
+      return fmt::format("must be {} path of at most 4096 bytes, got {}", what,
+                         x.size());
+    return unless(x.find_first_of(std::string{"\0\n\r", 3})
+                    == std::string::npos,
+                  "must be {} path without NUL or line breaks", what);
+  };
+}
+
+/// "cpu" or "cuda:N" with N in [0, 1023].
+std::string device(const std::string& spec);
+
 /// Augmentation specs parse_augment accepts (it throws config_error naming
 /// --augment for the others).
 std::string augment(const std::string& spec);
@@ -112,41 +154,40 @@ void for_each_option(Options& o, F&& f) {
                 "for_each_option walks a trainer_options");
   using namespace option_checks;
   using detail::declare;
+  // Ranges: wide enough for any real run, narrow enough that no product of
+  // options overflows int64 and nothing is sized or looped in proportion to
+  // an absurd value (schedule::make checks the products that remain).
+  constexpr int64_t steps_max = 1'000'000'000'000; // 1e12 optimizer steps
   declare(f, o.replicas,
           {"replicas", "replicas", "data-parallel replicas (one stepper each)",
-           at_least(1)});
+           in_range(1, 1024)});
   declare(f, o.accumulate,
           {"accumulate", "accumulate",
-           "micro-batches per replica per optimizer step", at_least(1)});
+           "micro-batches per replica per optimizer step",
+           in_range(1, 1'000'000)});
   declare(f, o.batch_size,
           {"batch-size", "batch_size", "samples per micro-batch (per replica)",
-           at_least(1)});
-  declare(f, o.lr, {"lr", "lr", "SGD learning rate", [](double x) {
-                      return unless(std::isfinite(x) && x > 0,
-                                    "must be a positive number, got {}", x);
-                    }});
-  declare(f, o.momentum, {"momentum", "momentum", "SGD momentum", [](double x) {
-                            return unless(std::isfinite(x) && x >= 0 && x < 1,
-                                          "must be in [0, 1), got {}", x);
-                          }});
+           in_range(1, 1'000'000'000)});
+  declare(f, o.lr, {"lr", "lr", "SGD learning rate", real_in(0, 1e6, true)});
+  declare(f, o.momentum,
+          {"momentum", "momentum", "SGD momentum", [](const double& x) {
+             return unless(std::isfinite(x) && x >= 0 && x < 1,
+                           "must be in [0, 1), got {}", x);
+           }});
   declare(f, o.max_epochs,
-          {"max-epochs", "max_epochs", "epochs to train", at_least(1)});
+          {"max-epochs", "max_epochs", "epochs to train",
+           in_range(1, 1'000'000'000)});
   declare(f, o.max_steps,
           {"max-steps", "max_steps",
            "stop after this many optimizer steps (-1: no limit)",
-           [](int64_t x) {
-             return unless(x == -1 || x >= 1,
-                           "must be -1 (no limit) or at least 1, got {}", x);
-           }});
+           off_or_range(-1, "no limit", 1, steps_max)});
   declare(f, o.val_every_n_steps,
           {"val-every-n-steps", "val_every_n_steps",
-           "validate every N steps (0: at epoch ends)", [](int64_t x) {
-             return unless(x >= 0, "must be 0 (epoch ends) or positive, got {}",
-                           x);
-           }});
+           "validate every N steps (0: at epoch ends)",
+           off_or_range(0, "at epoch ends", 1, steps_max)});
   declare(f, o.log_every_n_steps,
           {"log-every-n-steps", "log_every_n_steps",
-           "write training metrics every N steps", at_least(1)});
+           "write training metrics every N steps", in_range(1, steps_max)});
   // Which metrics may have a window reduction: see validate().
   declare(f, o.reduce,
           {"reduce", "reduce",
@@ -158,10 +199,11 @@ void for_each_option(Options& o, F&& f) {
            "shuffle the training set each epoch (true/false)"});
   declare(f, o.run_dir,
           {"run-dir", "run_dir",
-           "output directory (default runs/<launcher>/version_<N>)"});
+           "output directory (default runs/<launcher>/version_<N>)",
+           path_like("a directory")});
   declare(f, o.overwrite,
           {"overwrite", "overwrite",
-           "allow a run directory that already holds metrics"});
+           "replace the run directory's previous run (every file of it)"});
   declare(f, o.loggers,
           {"loggers", "loggers",
            "comma list of sinks: console, csv, jsonl, tensorboard",
@@ -178,44 +220,41 @@ void for_each_option(Options& o, F&& f) {
           {"trace", "trace",
            "record inbound messages of these actors to <run-dir>/trace: "
            "coordinator, logger, aggregator, loader, stepper, callback or all",
-           known("actor",
-                 {"all", "coordinator", "logger", "aggregator", "loader",
-                  "stepper", "callback"})});
+           both(known("actor",
+                      {"all", "coordinator", "logger", "aggregator", "loader",
+                       "stepper", "callback"}),
+                distinct("actor"))});
   declare(f, o.trace_tensors,
           {"trace-tensors", "trace_tensors",
            "how traces record gradients: full (by value, replayable) or "
            "digest (shape, dtype, 64-bit digest)"});
   declare(f, o.scheduler_threads,
           {"scheduler-threads", "scheduler_threads",
-           "actor system worker threads (0: one per core)", [](int64_t x) {
-             return unless(x >= 0,
-                           "must be 0 (one per core) or positive, got {}", x);
-           }});
+           "actor system worker threads (0: one per core)",
+           off_or_range(0, "one per core", 1, 256)});
   declare(f, o.export_params,
           {"export-params", "export_params",
-           "directory for params_init.pt and params_final.pt (torch::save)"});
+           "directory for params_init.pt and params_final.pt (torch::save)",
+           path_like("a directory")});
   declare(f, o.device,
           {"device", "device", "device of every replica (cpu)",
-           [](const std::string& x) {
-             return unless(x == "cpu" || x.rfind("cuda:", 0) == 0,
-                           "expected cpu or cuda:N, got '{}'", x);
-           }});
+           option_checks::device});
   declare(f, o.eval_batch_size,
           {"eval-batch-size", "eval_batch_size",
-           "samples per forward pass in evaluation", at_least(1)});
+           "samples per forward pass in evaluation",
+           in_range(1, 1'000'000'000)});
   declare(f, o.steps_ahead,
           {"steps-ahead", "steps_ahead",
            "optimizer steps the loader may run ahead of the coordinator",
-           at_least(1)});
+           in_range(1, 1000)});
   declare(f, o.logger_credits,
           {"logger-credits", "logger_credits",
            "log batches in flight to the logger before training waits",
-           at_least(1)});
+           in_range(1, 1'000'000)});
   declare(f, o.timeout_seconds,
           {"timeout", "timeout",
-           "seconds without progress before the fit fails", [](double x) {
-             return unless(x > 0, "must be positive, got {}", x);
-           }});
+           "seconds without progress before the fit fails",
+           real_in(0, 1e6, true)});
 }
 
 } // namespace troupe::core

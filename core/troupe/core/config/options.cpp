@@ -15,6 +15,21 @@ const std::vector<std::string>& known_loggers() {
   return names;
 }
 
+std::string option_checks::device(const std::string& spec) {
+  if (spec == "cpu")
+    return {};
+  auto bad = fmt::format("expected cpu or cuda:N (N from 0 to 1023), got '{}'",
+                         spec);
+  if (spec.rfind("cuda:", 0) != 0)
+    return bad;
+  auto n = spec.substr(5);
+  if (n.empty() || n.size() > 4
+      || n.find_first_not_of("0123456789") != std::string::npos
+      || std::stoi(n) > 1023)
+    return bad;
+  return {};
+}
+
 std::string option_checks::augment(const std::string& spec) {
   parse_augment(spec);
   return {};

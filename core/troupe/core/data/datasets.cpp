@@ -51,7 +51,7 @@ data_module load_fashion_mnist(const std::string& dir, int64_t train_size) {
                                   path("train-labels-idx1-ubyte.gz"));
   auto test = make_image_dataset(path("t10k-images-idx3-ubyte.gz"),
                                  path("t10k-labels-idx1-ubyte.gz"));
-  if (train.size() < train_size)
+  if (train.size() <= train_size)
     throw data_error(path("train-images-idx3-ubyte.gz"),
                      fmt::format("holds {} images, need more than {} for "
                                  "training plus validation",

@@ -14,10 +14,16 @@ namespace troupe::core {
 namespace {
 
 std::vector<uint8_t> gunzip(const std::string& path) {
-  if (!std::filesystem::exists(path))
+  std::error_code ec;
+  auto exists = std::filesystem::exists(path, ec);
+  if (ec)
+    throw data_error(path, "cannot be checked: " + ec.message());
+  if (!exists)
     throw data_error(path,
                      "file not found (install the Debian package "
                      "dataset-fashion-mnist or pass --data-dir)");
+  if (std::filesystem::is_directory(path, ec))
+    throw data_error(path, "is a directory, not an IDX file");
   gzFile f = gzopen(path.c_str(), "rb");
   if (f == nullptr)
     throw data_error(path,

@@ -5,7 +5,12 @@
 #include <cstring>
 #include <filesystem>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include "troupe/core/util/errors.hpp"
 
@@ -13,17 +18,116 @@ namespace fs = std::filesystem;
 
 namespace troupe::core {
 
-std::string next_version_dir(const std::string& root, const std::string& name) {
+namespace {
+
+constexpr const char* lock_name = ".troupe.lock";
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+} // namespace
+
+std::string create_version_dir(const std::string& root,
+                               const std::string& name) {
   auto base = fs::path(root) / name;
-  for (int n = 0;; ++n) {
+  std::error_code ec;
+  fs::create_directories(base, ec);
+  if (ec)
+    throw output_error(base.string() + ": cannot create: " + ec.message());
+  for (int n = 0; n < 1'000'000; ++n) {
     auto dir = base / ("version_" + std::to_string(n));
-    std::error_code ec;
-    if (!fs::exists(dir, ec))
+    // mkdir is atomic: exactly one process creates a given version_N.
+    if (::mkdir(dir.c_str(), 0777) == 0)
       return dir.string();
+    if (errno != EEXIST)
+      throw output_error(dir.string()
+                         + ": cannot create: " + errno_text(errno));
+  }
+  throw output_error(base.string() + ": a million versions exist already");
+}
+
+bool is_run_output(const std::string& file) {
+  static const char* fixed[] = {"metrics.csv", "metrics.jsonl", "summary.json",
+                                "config.json", "report.html",   "trace",
+                                "checkpoints"};
+  for (const char* f : fixed) {
+    auto n = std::strlen(f);
+    // The file itself, or a temporary file of it (NAME.tmp, NAME.tmp.PID).
+    if (file.compare(0, n, f) == 0
+        && (file.size() == n || file.compare(n, 4, ".tmp") == 0))
+      return true;
+  }
+  return file.rfind("events.out.tfevents.", 0) == 0;
+}
+
+// -- lock ---------------------------------------------------------------------
+
+run_dir_lock::run_dir_lock(const std::string& dir) {
+  auto path = (fs::path(dir) / lock_name).string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw output_error("run directory " + dir + ": cannot open its lock file "
+                       + path + ": " + errno_text(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    auto err = errno;
+    char buf[32] = {0};
+    auto n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+    ::close(fd);
+    if (err != EWOULDBLOCK)
+      throw output_error("run directory " + dir + ": cannot lock " + path + ": "
+                         + errno_text(err));
+    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' '))
+      pid.pop_back();
+    throw output_error(fmt::format(
+      "run directory {} is in use by another troupe run ({}); wait for it "
+      "or choose another --run-dir",
+      dir, pid.empty() ? "pid unknown" : "pid " + pid));
+  }
+  // Ours: record who holds it.
+  auto text = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0
+      || ::pwrite(fd, text.data(), text.size(), 0)
+        != static_cast<ssize_t>(text.size())) {
+    auto err = errno;
+    ::close(fd);
+    throw output_error("run directory " + dir + ": cannot write its lock file "
+                       + path + ": " + errno_text(err));
+  }
+  fd_ = fd;
+}
+
+run_dir_lock::run_dir_lock(run_dir_lock&& other) noexcept : fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+run_dir_lock& run_dir_lock::operator=(run_dir_lock&& other) noexcept {
+  if (this != &other) {
+    release();
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+run_dir_lock::~run_dir_lock() {
+  release();
+}
+
+void run_dir_lock::release() noexcept {
+  if (fd_ >= 0) {
+    // The file stays: removing it would let a third process lock a new
+    // file while a second still waits on the old one.
+    ::close(fd_);
+    fd_ = -1;
   }
 }
 
-void prepare_run_dir(const std::string& dir, bool overwrite) {
+// -- preparing ----------------------------------------------------------------
+
+run_dir_lock prepare_run_dir(const std::string& dir, bool overwrite,
+                             const char* overwrite_flag) {
   if (dir.empty())
     throw output_error("run directory: empty path");
   std::error_code ec;
@@ -33,38 +137,67 @@ void prepare_run_dir(const std::string& dir, bool overwrite) {
                        + ": cannot create: " + ec.message());
   if (!fs::is_directory(dir, ec))
     throw output_error("run directory " + dir + ": not a directory");
-  for (const char* f : {"metrics.csv", "metrics.jsonl", "summary.json"}) {
-    if (fs::exists(fs::path(dir) / f, ec) && !overwrite)
-      throw output_error("run directory " + dir + " already holds " + f
-                         + " (pass --overwrite=true to replace it)");
+  run_dir_lock lock{dir};
+  std::vector<fs::path> old;
+  for (fs::directory_iterator it{dir, ec}, end; !ec && it != end;
+       it.increment(ec))
+    if (is_run_output(it->path().filename().string()))
+      old.push_back(it->path());
+  if (ec)
+    throw output_error("run directory " + dir
+                       + ": cannot list: " + ec.message());
+  if (!old.empty() && !overwrite)
+    throw output_error("run directory " + dir + " holds another run ("
+                       + old.front().filename().string() + "); pass "
+                       + overwrite_flag + " to replace it");
+  for (const auto& p : old) {
+    // A link is the user's (to a file elsewhere): left in place, written
+    // through.
+    if (fs::is_symlink(fs::symlink_status(p, ec)))
+      continue;
+    fs::remove_all(p, ec);
+    if (ec)
+      throw output_error("run directory " + dir + ": cannot remove "
+                         + p.string()
+                         + " of the previous run: " + ec.message());
   }
   auto probe = (fs::path(dir) / ".troupe-write-probe").string();
   FILE* f = std::fopen(probe.c_str(), "w");
   if (f == nullptr || std::fputs("x", f) < 0 || std::fflush(f) != 0) {
-    auto err = std::string{std::strerror(errno)};
+    auto err = errno_text(errno);
     if (f != nullptr)
       std::fclose(f);
+    std::remove(probe.c_str());
     throw output_error("run directory " + dir + " is not writable: " + err);
   }
   std::fclose(f);
   std::remove(probe.c_str());
+  return lock;
 }
 
 void write_file_atomic(const std::string& path, const std::string& text) {
-  auto tmp = path + ".tmp";
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw output_error(path
+                       + ": exists and is not a regular file; "
+                         "refusing to replace it");
+  auto tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (f == nullptr)
-    throw output_error(path + ": cannot write: " + std::strerror(errno));
+    throw output_error(path + ": cannot write: " + errno_text(errno));
   bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size()
     && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
   auto err = errno;
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) {
     std::remove(tmp.c_str());
-    throw output_error(path + ": cannot write: " + std::strerror(err));
+    throw output_error(path + ": cannot write: " + errno_text(err));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw output_error(path + ": cannot rename: " + std::strerror(errno));
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    std::remove(tmp.c_str());
+    throw output_error(path + ": cannot rename: " + errno_text(err));
+  }
 }
 
 } // namespace troupe::core

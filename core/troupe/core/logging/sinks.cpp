@@ -8,9 +8,12 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <stdio_ext.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "troupe/core/logging/csv.hpp"
+#include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/logging/tfevents.hpp"
 #include "troupe/core/util/errors.hpp"
 #include "troupe/core/util/json.hpp"
@@ -84,6 +87,10 @@ void sink::close() {
   // nop
 }
 
+void sink::abandon() noexcept {
+  // nop
+}
+
 // -- console ------------------------------------------------------------------
 
 console_sink::console_sink(FILE* out, int interactive)
@@ -95,6 +102,14 @@ console_sink::console_sink(FILE* out, int interactive)
 
 std::string console_sink::name() const {
   return "console";
+}
+
+bool console_sink::gone() {
+  // A closed pipe or terminal (`| head`): console output stops, the run
+  // goes on (the launchers ignore SIGPIPE).
+  if (!gone_ && std::ferror(out_) != 0)
+    gone_ = true;
+  return gone_;
 }
 
 void console_sink::clear_bar() {
@@ -133,6 +148,8 @@ void console_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
 }
 
 void console_sink::line(const std::string& text) {
+  if (gone())
+    return;
   clear_bar();
   std::fputs(text.c_str(), out_);
   std::fputc('\n', out_);
@@ -140,6 +157,8 @@ void console_sink::line(const std::string& text) {
 }
 
 void console_sink::progress(const progress_info& p) {
+  if (gone())
+    return;
   auto now = std::chrono::steady_clock::now();
   if (step0_ < 0) {
     step0_ = p.step;
@@ -165,6 +184,8 @@ void console_sink::progress(const progress_info& p) {
 }
 
 void console_sink::close() {
+  if (gone())
+    return;
   if (interactive_ && bar_shown_) {
     std::fputc('\n', out_);
     bar_shown_ = false;
@@ -199,6 +220,34 @@ void file_sink::reopen(const char* mode) {
     std::fclose(file_);
   file_ = nullptr;
   file_ = open_file(path_, mode);
+  mark_whole();
+}
+
+void file_sink::append_record(const std::string& text) {
+  auto f = file();
+  if (std::fseek(f, 0, SEEK_END) != 0)
+    io_failure(path_, "cannot seek");
+  put(f, path_, text);
+  flush_file(f, path_);
+  mark_whole();
+}
+
+void file_sink::mark_whole() {
+  struct stat st {};
+  if (std::fflush(file()) != 0 || ::fstat(fileno(file()), &st) != 0)
+    io_failure(path_, "cannot stat");
+  whole_ = st.st_size;
+}
+
+void file_sink::abandon() noexcept {
+  if (file_ == nullptr)
+    return;
+  // Drop what stdio still buffers, then cut the file back to its last whole
+  // record: a reader never sees half a line or half an event.
+  __fpurge(file_);
+  [[maybe_unused]] auto rc = ::ftruncate(fileno(file_), whole_);
+  std::fclose(file_);
+  file_ = nullptr;
 }
 
 void file_sink::close() {
@@ -213,8 +262,7 @@ void file_sink::close() {
 // -- csv ----------------------------------------------------------------------
 
 csv_sink::csv_sink(std::string path) : file_sink(std::move(path), "w") {
-  put(file(), path_, "step,epoch\n");
-  flush_file(file(), path_);
+  append_record("step,epoch\n");
 }
 
 std::string csv_sink::name() const {
@@ -236,6 +284,7 @@ void csv_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
     if (std::fflush(f) != 0 || ftruncate(fileno(f), row_offset_) != 0
         || std::fseek(f, 0, SEEK_END) != 0)
       io_failure(path_, "cannot amend the last row");
+    mark_whole();
     row_on_disk_ = false;
   }
   if (!have_row_) {
@@ -260,46 +309,42 @@ void csv_sink::rewrite_with_header() {
   std::ifstream in(path_);
   if (!in)
     io_failure(path_, "cannot re-read");
-  std::string header;
-  std::getline(in, header);
-  auto old_cols = csv_fields(header);
-  std::vector<int> where(old_cols.size(), -1);
-  for (size_t i = 0; i < old_cols.size(); ++i) {
-    if (i < 2) {
-      where[i] = static_cast<int>(i);
-      continue;
-    }
-    auto it = std::find(columns_.begin(), columns_.end(), old_cols[i]);
-    where[i] = static_cast<int>(2 + (it - columns_.begin()));
-  }
   std::string out = "step,epoch";
   for (const auto& c : columns_)
-    out += "," + c;
+    out += "," + csv_field(c);
   out += "\n";
-  std::string row;
-  while (std::getline(in, row)) {
-    std::vector<std::string> cells(2 + columns_.size());
-    auto old_cells = csv_fields(row);
-    for (size_t i = 0; i < old_cells.size() && i < where.size(); ++i)
-      cells[where[i]] = old_cells[i];
-    for (size_t i = 0; i < cells.size(); ++i)
-      out += (i > 0 ? "," : "") + cells[i];
-    out += "\n";
+  try {
+    std::vector<std::string> old_cols;
+    if (!read_csv_record(in, old_cols) || old_cols.size() < 2)
+      throw std::runtime_error("no header");
+    // Where each old column goes in the new header.
+    std::vector<size_t> where(old_cols.size());
+    for (size_t i = 0; i < old_cols.size(); ++i) {
+      if (i < 2) {
+        where[i] = i;
+        continue;
+      }
+      auto it = std::find(columns_.begin(), columns_.end(), old_cols[i]);
+      if (it == columns_.end())
+        throw std::runtime_error("column '" + old_cols[i] + "' is unknown");
+      where[i] = 2 + static_cast<size_t>(it - columns_.begin());
+    }
+    std::vector<std::string> old_cells;
+    while (read_csv_record(in, old_cells)) {
+      if (old_cells.size() > where.size())
+        throw std::runtime_error("a row has more cells than the header");
+      std::vector<std::string> cells(2 + columns_.size());
+      for (size_t i = 0; i < old_cells.size(); ++i)
+        cells[where[i]] = std::move(old_cells[i]);
+      for (size_t i = 0; i < cells.size(); ++i)
+        out += (i > 0 ? "," : "") + csv_field(cells[i]);
+      out += "\n";
+    }
+  } catch (const std::runtime_error& e) {
+    throw output_error(path_ + ": cannot widen the header: " + e.what());
   }
   in.close();
-  auto tmp = path_ + ".tmp";
-  FILE* f = open_file(tmp, "w");
-  try {
-    put(f, tmp, out);
-    flush_file(f, tmp);
-  } catch (...) {
-    std::fclose(f);
-    std::remove(tmp.c_str());
-    throw;
-  }
-  std::fclose(f);
-  if (std::rename(tmp.c_str(), path_.c_str()) != 0)
-    io_failure(path_, "cannot replace");
+  write_file_atomic(path_, out);
   reopen("a");
   widened_ = false;
 }
@@ -326,6 +371,7 @@ void csv_sink::write_row() {
   out += '\n';
   put(f, path_, out);
   flush_file(f, path_);
+  mark_whole();
   row_on_disk_ = true;
 }
 
@@ -353,8 +399,7 @@ void jsonl_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
     out += fmt::format("{{\"step\": {}, \"epoch\": {}, \"name\": {}, "
                        "\"value\": {}}}\n",
                        step, epoch, json_quote(m.name), json_number(m.value));
-  put(f, path_, out);
-  flush_file(f, path_);
+  append_record(out);
 }
 
 // -- tensorboard --------------------------------------------------------------
@@ -388,9 +433,7 @@ std::string tensorboard_sink::name() const {
 }
 
 void tensorboard_sink::append(const std::string& event) {
-  auto f = file();
-  put(f, path_, frame_record(event));
-  flush_file(f, path_);
+  append_record(frame_record(event));
 }
 
 void tensorboard_sink::hyperparameters(const std::string& config_json) {

@@ -48,6 +48,11 @@ public:
 
   /// Writes what is pending and releases the file. Idempotent.
   virtual void close();
+
+  /// After this sink threw: gives up on it, leaving its file cut back to
+  /// the last whole record (never half a line or half an event). Nothing
+  /// is written after it.
+  virtual void abandon() noexcept;
 };
 
 /// The console: one progress line (epoch, step, loss, it/s, ETA) redrawn in
@@ -65,11 +70,15 @@ public:
   void close() override;
 
 private:
+  /// True once writing to `out_` failed (a closed pipe): nothing more is
+  /// written, and that is not a failure of the run.
+  bool gone();
   void clear_bar();
   void draw_bar();
 
   FILE* out_;
   bool interactive_;
+  bool gone_ = false;
   bool bar_shown_ = false;
   std::string bar_;
   std::chrono::steady_clock::time_point t0_;
@@ -86,6 +95,8 @@ public:
   /// Closes the file; throws output_error when that fails.
   void close() override;
 
+  void abandon() noexcept override;
+
 protected:
   file_sink(std::string path, const char* mode);
 
@@ -99,10 +110,17 @@ protected:
   /// Closes the handle (errors ignored) and opens `path_` again with `mode`.
   void reopen(const char* mode);
 
+  /// Appends one whole record and flushes it.
+  void append_record(const std::string& text);
+
+  /// The file as it is now ends with a whole record (after an amend).
+  void mark_whole();
+
   std::string path_;
 
 private:
   FILE* file_ = nullptr;
+  long whole_ = 0; ///< size of the file up to its last whole record
 };
 
 /// `<run-dir>/metrics.csv`: columns step, epoch, then metric names sorted;

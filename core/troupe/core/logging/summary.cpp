@@ -11,6 +11,9 @@ std::string summary_json(const fit_report& report) {
   if (!report.error.empty())
     j.add("error", report.error);
   if (!report.sink_errors.empty()) {
+    // Training may have completed, but not every output is whole: the
+    // launchers exit 3 (README, "Exit status").
+    j.add("outputs_lost", true);
     std::string all;
     for (const auto& e : report.sink_errors)
       all += (all.empty() ? "" : "; ") + e;

@@ -4,14 +4,17 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "troupe/core/config/config_file.hpp"
 #include "troupe/core/logging/csv.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/util/errors.hpp"
+#include "troupe/core/util/numbers.hpp"
 
 namespace troupe::core {
 
@@ -45,13 +48,28 @@ void add_point(run_record& run, const std::string& name, int64_t step,
 }
 
 double to_double(const std::string& text) {
-  if (text == "null" || text == "nan")
+  if (text == "null")
     return std::numeric_limits<double>::quiet_NaN();
-  return std::stod(text);
+  double x = 0;
+  if (auto what = parse_double(text, x); !what.empty())
+    throw std::runtime_error(what);
+  return x;
+}
+
+int64_t to_step(const std::string& text) {
+  int64_t x = 0;
+  auto what = parse_int64(text, x);
+  if (what.empty() && x < 0)
+    what = fmt::format("a step is not negative, got {}", x);
+  if (!what.empty())
+    throw std::runtime_error("step: " + what);
+  return x;
 }
 
 void read_jsonl(run_record& run, const std::string& path) {
   std::ifstream in(path);
+  if (!in)
+    throw data_error(path, "cannot read");
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
     if (line.empty())
@@ -63,7 +81,9 @@ void read_jsonl(run_record& run, const std::string& path) {
       auto value = find_field(fields, "value");
       if (!step || !name || !value)
         throw std::runtime_error("needs step, name and value");
-      add_point(run, name->value, std::stoll(step->value),
+      if (!name->is_string || step->is_string || value->is_string)
+        throw std::runtime_error("name is a string, step and value numbers");
+      add_point(run, name->value, to_step(step->value),
                 to_double(value->value));
     } catch (const std::exception& e) {
       throw data_error(path, fmt::format("line {}: {}", n, e.what()));
@@ -73,21 +93,25 @@ void read_jsonl(run_record& run, const std::string& path) {
 
 void read_csv(run_record& run, const std::string& path) {
   std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  auto cols = csv_fields(line);
-  if (cols.size() < 2 || cols[0] != "step")
-    throw data_error(path, "line 1: expected a header starting with step");
-  for (int64_t n = 2; std::getline(in, line); ++n) {
-    try {
-      auto cells = csv_fields(line);
-      auto step = std::stoll(cells.empty() ? std::string{} : cells[0]);
-      for (size_t i = 2; i < cells.size() && i < cols.size(); ++i)
+  if (!in)
+    throw data_error(path, "cannot read");
+  std::vector<std::string> cols;
+  std::vector<std::string> cells;
+  int64_t n = 1;
+  try {
+    if (!read_csv_record(in, cols) || cols.size() < 2 || cols[0] != "step")
+      throw std::runtime_error("expected a header starting with step");
+    for (n = 2; read_csv_record(in, cells); ++n) {
+      if (cells.size() > cols.size())
+        throw std::runtime_error(
+          fmt::format("{} cells for {} columns", cells.size(), cols.size()));
+      auto step = to_step(cells[0]);
+      for (size_t i = 2; i < cells.size(); ++i)
         if (!cells[i].empty())
           add_point(run, cols[i], step, to_double(cells[i]));
-    } catch (const std::exception& e) {
-      throw data_error(path, fmt::format("line {}: {}", n, e.what()));
     }
+  } catch (const std::exception& e) {
+    throw data_error(path, fmt::format("record {}: {}", n, e.what()));
   }
 }
 
@@ -114,11 +138,13 @@ std::string escape(const std::string& x) {
   return out;
 }
 
-/// Round tick values covering [lo, hi].
+/// Round tick values covering [lo, hi]: at most about 2 x target of them,
+/// whatever the magnitude (ranges near the resolution of a double, or as
+/// wide as the doubles, included).
 std::vector<double> ticks(double lo, double hi, int target = 5) {
-  if (!(hi > lo))
+  if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi))
     return {lo};
-  double raw = (hi - lo) / target;
+  double raw = hi / target - lo / target; // no overflow at +-1e308
   double mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = mag;
   for (double m : {1.0, 2.0, 5.0, 10.0})
@@ -126,9 +152,19 @@ std::vector<double> ticks(double lo, double hi, int target = 5) {
       step = m * mag;
       break;
     }
+  if (!(step > 0) || !std::isfinite(step))
+    return {lo, hi};
+  // Ticks by index, never by repeated addition (which stalls once the step
+  // is below the spacing of doubles at lo).
+  double first = std::ceil(lo / step);
+  double last = std::floor(hi / step + 1e-9);
+  if (!(last - first >= 0 && last - first <= 4.0 * target))
+    return {lo, hi};
   std::vector<double> out;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+  for (double k = first; k <= last; ++k) {
+    double t = k * step;
     out.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  }
   return out;
 }
 
@@ -161,21 +197,29 @@ std::string chart(const std::string& title, const std::vector<line_spec>& lines,
     ymin = 0;
     ymax = 1;
   }
-  if (ymax - ymin < 1e-12) {
-    // A constant: a band around it, not around zero.
+  // Halves keep every difference finite, even between -1e308 and 1e308.
+  double span = ymax / 2 - ymin / 2;
+  if (span <= std::max(std::abs(ymax), std::abs(ymin)) * 1e-12) {
+    // A constant (to the resolution of a double): a band around it, not
+    // around zero.
     double half = std::max(std::abs(ymax) * 0.1, 1e-6);
     ymin -= half;
     ymax += half;
   }
-  double pad = (ymax - ymin) * 0.05;
-  ymin -= pad;
-  ymax += pad;
+  constexpr double biggest = std::numeric_limits<double>::max();
+  ymin = std::max(-biggest, ymin);
+  ymax = std::min(biggest, ymax);
+  span = ymax / 2 - ymin / 2;
+  double pad = span * 0.1;
+  ymin = std::max(-biggest, ymin - pad);
+  ymax = std::min(biggest, ymax + pad);
+  span = ymax / 2 - ymin / 2;
   double xmax = static_cast<double>(std::max<int64_t>(max_step, 1));
   auto x = [&](double s) {
     return left + (w - left - right) * s / xmax;
   };
   auto y = [&](double v) {
-    return top + (h - top - bottom) * (1 - (v - ymin) / (ymax - ymin));
+    return top + (h - top - bottom) * (1 - (v / 2 - ymin / 2) / span);
   };
   std::string svg = fmt::format(
     "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" "
@@ -265,7 +309,10 @@ run_record load_run(const std::string& dir) {
     read_csv(run, csv);
   else
     throw data_error(jsonl, "no metrics: run with --loggers=jsonl or csv");
-  run.config = read_object(dir + "/config.json");
+  auto config = dir + "/config.json";
+  if (std::filesystem::exists(config))
+    read_config_json(config); // validated as the command line validates
+  run.config = read_object(config);
   run.summary = read_object(dir + "/summary.json");
   for (auto& [name, pts] : run.series)
     std::stable_sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) {

@@ -8,6 +8,7 @@
 #include <caf/message.hpp>
 #include <fmt/format.h>
 
+#include "troupe/core/config/config_file.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/logging/sinks.hpp"
 #include "troupe/core/trace/trace_format.hpp"
@@ -18,45 +19,31 @@
 
 namespace troupe::core {
 
-namespace {
-
-int64_t config_int(const std::vector<json_field>& cfg, const std::string& path,
-                   const std::string& key) {
-  auto f = find_field(cfg, key);
-  if (f == nullptr)
-    throw data_error(path, "no '" + key + "' (recorded by an older troupe?)");
-  return std::stoll(f->value);
-}
-
-} // namespace
-
 int64_t render_metrics(caf::actor_system& sys, const render_options& opts) {
   if (opts.log_every_n_steps < 1)
     throw config_error("log-every-n-steps", "must be at least 1");
-  for (const auto& l : opts.loggers)
+  for (size_t i = 0; i < opts.loggers.size(); ++i) {
+    const auto& l = opts.loggers[i];
     if (l != "csv" && l != "jsonl" && l != "tensorboard")
-      throw config_error("loggers",
-                         "render writes csv, jsonl or tensorboard, "
-                         "not '"
-                           + l + "'");
-  auto config_path = opts.run_dir + "/config.json";
-  std::ifstream in(config_path);
-  if (!in)
-    throw data_error(config_path, "cannot read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::vector<json_field> cfg;
-  try {
-    cfg = parse_json_object(ss.str());
-  } catch (const std::exception& e) {
-    throw data_error(config_path, e.what());
+      throw config_error(
+        "loggers", "render writes csv, jsonl or tensorboard, not '" + l + "'");
+    for (size_t j = 0; j < i; ++j)
+      if (opts.loggers[j] == l)
+        throw config_error("loggers", "logger '" + l + "' named twice");
+  }
+  if (opts.out_dir.empty())
+    throw config_error("out", "needs an output directory");
+  {
+    std::error_code ec;
+    if (std::filesystem::equivalent(opts.run_dir, opts.out_dir, ec))
+      throw config_error("out",
+                         "'" + opts.out_dir
+                           + "' is the recorded run itself; render "
+                             "into another directory");
   }
   // The recorded run's schedule, with the rendering's logging rule.
-  schedule sched;
-  sched.steps_per_epoch = config_int(cfg, config_path, "steps_per_epoch");
-  sched.total_steps = config_int(cfg, config_path, "total_steps");
-  sched.max_epochs = config_int(cfg, config_path, "max_epochs");
-  sched.val_every = config_int(cfg, config_path, "val_every_n_steps");
+  auto recorded = read_config_json(opts.run_dir + "/config.json");
+  schedule sched = recorded.sched;
   sched.log_every = opts.log_every_n_steps;
   // What the coordinator received: step summaries, validation and test.
   std::map<int64_t, step_summary> steps;
@@ -79,7 +66,8 @@ int64_t render_metrics(caf::actor_system& sys, const render_options& opts) {
   if (steps.empty())
     throw data_error(opts.run_dir + "/trace/coordinator.trace",
                      "holds no step summary");
-  prepare_run_dir(opts.out_dir, true);
+  // Another run's files are replaced only when asked to (--force).
+  auto lock = prepare_run_dir(opts.out_dir, opts.force, "--force");
   std::vector<std::unique_ptr<sink>> sinks;
   for (const auto& l : opts.loggers)
     sinks.push_back(make_sink(l, opts.out_dir));

@@ -23,6 +23,8 @@ struct render_options {
   int64_t log_every_n_steps = 50;
   std::map<std::string, reduction_spec> reduce;
   std::vector<std::string> loggers = {"csv", "jsonl"};
+  /// Replace the files of a run already in `out_dir` (never `run_dir`).
+  bool force = false;
 };
 
 /// Writes the metric files into `out_dir`; returns the number of steps

@@ -5,6 +5,9 @@
 #include <cstring>
 #include <memory>
 
+#include <stdio_ext.h>
+#include <unistd.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/binary_deserializer.hpp>
@@ -190,15 +193,21 @@ trace_writer::trace_writer(caf::actor_system& sys, std::string path,
   out.append(hb.data(), hb.size());
   put_u32(out, crc32c(hb.data(), hb.size()));
   if (std::fwrite(out.data(), 1, out.size(), file_) != out.size()
-      || std::fflush(file_) != 0)
+      || std::fflush(file_) != 0) {
+    auto err = errno;
+    std::fclose(file_);
+    file_ = nullptr;
     throw output_error(
-      fmt::format("{}: write failed: {}", path_, std::strerror(errno)));
+      fmt::format("{}: write failed: {}", path_, std::strerror(err)));
+  }
+  whole_ = static_cast<long>(out.size());
 }
 
 trace_writer::~trace_writer() {
-  if (file_ != nullptr) {
-    std::fwrite(pending_.data(), 1, pending_.size(), file_);
-    std::fclose(file_);
+  try {
+    close();
+  } catch (...) {
+    // Cut back to its last whole record already.
   }
 }
 
@@ -247,22 +256,26 @@ void trace_writer::write_pending() {
   auto n = pending_.size();
   bool ok = std::fwrite(pending_.data(), 1, n, file_) == n
     && std::fflush(file_) == 0;
+  auto err = errno;
   pending_.clear();
-  if (!ok)
-    throw output_error(
-      fmt::format("{}: write failed: {}", path_, std::strerror(errno)));
+  if (!ok) {
+    // Pending holds whole records only: cut the file back to the last of
+    // them that made it, so that a reader sees a clean end.
+    __fpurge(file_);
+    [[maybe_unused]] auto rc = ::ftruncate(fileno(file_), whole_);
+    std::fclose(file_);
+    file_ = nullptr;
+    throw output_error(fmt::format("{}: write failed (cut back to its last "
+                                   "whole record): {}",
+                                   path_, std::strerror(err)));
+  }
+  whole_ += static_cast<long>(n);
 }
 
 void trace_writer::close() {
   if (file_ == nullptr)
     return;
-  try {
-    write_pending();
-  } catch (...) {
-    std::fclose(file_);
-    file_ = nullptr;
-    throw;
-  }
+  write_pending();
   auto rc = std::fclose(file_);
   file_ = nullptr;
   if (rc != 0)

@@ -113,6 +113,7 @@ private:
   std::chrono::milliseconds flush_every_;
   std::chrono::steady_clock::time_point last_flush_;
   std::vector<char> pending_;
+  long whole_ = 0; ///< bytes of the file that are whole records (and header)
   trace_tensors tensors_;
   /// For each of this build's codecs, its index in the header (or -1).
   std::vector<int> header_index_of_codec_;

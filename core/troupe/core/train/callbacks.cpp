@@ -1,6 +1,7 @@
 #include "troupe/core/train/callback.hpp"
 
 #include <cmath>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -34,7 +35,12 @@ early_stopping::early_stopping(std::string monitor, int patience,
                                double min_delta, bool maximize)
     : monitor_(std::move(monitor)), patience_(patience), min_delta_(min_delta),
       maximize_(maximize) {
-  // nop
+  if (patience_ < 1)
+    throw std::invalid_argument(fmt::format(
+      "early_stopping: patience must be at least 1, got {}", patience_));
+  if (!std::isfinite(min_delta_) || min_delta_ < 0)
+    throw std::invalid_argument(fmt::format(
+      "early_stopping: min_delta must be finite and >= 0, got {}", min_delta_));
 }
 
 std::string early_stopping::name() const {
@@ -44,9 +50,11 @@ std::string early_stopping::name() const {
 callback_effects
 early_stopping::on_validation_end(const validation_end_event& e) {
   callback_effects result;
+  bool seen = false;
   for (const auto& m : e.metrics) {
     if (m.name != monitor_)
       continue;
+    seen = true;
     bool better = !have_best_
       || (maximize_ ? m.value > best_ + min_delta_
                     : m.value < best_ - min_delta_);
@@ -60,6 +68,15 @@ early_stopping::on_validation_end(const validation_end_event& e) {
                                   "validations",
                                   monitor_, best_, bad_);
     }
+  }
+  if (!seen) {
+    std::string names;
+    for (const auto& m : e.metrics)
+      names += (names.empty() ? "" : ", ") + m.name;
+    result.error = fmt::format("early stopping monitors '{}', which the "
+                               "validation at step {} does not have (it has "
+                               "{})",
+                               monitor_, e.step, names);
   }
   return result;
 }
@@ -85,7 +102,9 @@ callback_effects lr_monitor::on_train_step_end(const train_step_end_event& e) {
 
 ema_metric::ema_metric(double alpha, std::string metric)
     : alpha_(alpha), metric_(std::move(metric)) {
-  // nop
+  if (!(alpha_ > 0 && alpha_ <= 1))
+    throw std::invalid_argument(
+      fmt::format("ema_metric: alpha must be in (0, 1], got {}", alpha_));
 }
 
 std::string ema_metric::name() const {

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "troupe/core/train/metric_names.hpp"
+
 namespace troupe::core {
 
 std::string to_string(fit_phase x) {
@@ -150,6 +152,17 @@ fit_commands fit_loop::close_failed(const std::string& error) {
 }
 
 fit_commands fit_loop::interrupt() {
+  ++st_.progress;
+  if (st_.phase == fit_phase::testing && !st_.interrupted) {
+    // The test pass is the one phase without step ends: skip it (its
+    // answer, when it comes, is ignored) and end the fit now.
+    st_.interrupted = true;
+    st_.stop_requested = true;
+    st_.status = fit_status::stopped;
+    st_.lines.push_back("interrupted: the test pass is skipped");
+    end_fit({});
+    return take();
+  }
   st_.interrupt_pending = true;
   return take();
 }
@@ -310,15 +323,26 @@ bool fit_loop::apply_effects(int64_t step) {
     names.push_back(name);
     return true;
   };
-  for (const auto& r : st_.records)
+  for (const auto& r : st_.records) {
+    if (auto what = metric_name_problem(r.name); !what.empty()) {
+      do_fail(fmt::format("step {}: {}", step, what));
+      return false;
+    }
     if (!claim(r.name)) {
       do_fail(fmt::format("'{}' logged twice at step {}", r.name, step));
       return false;
     }
+  }
   for (auto& per_event : st_.replies) {
     for (size_t c = 0; c < per_event.size(); ++c) {
       auto& eff = per_event[c];
       for (auto& m : eff.metrics) {
+        if (auto what = metric_name_problem(m.name); !what.empty()) {
+          do_fail(fmt::format("callback '{}' logged a bad metric name at step "
+                              "{}: {}",
+                              cfg_.callbacks[c], step, what));
+          return false;
+        }
         if (!claim(m.name)) {
           do_fail(fmt::format("callback '{}' logged '{}' at step {}, which "
                               "already has a point for it at that step",

@@ -3,6 +3,7 @@
 // What a user supplies: a module factory and a step function.
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -69,6 +70,10 @@ model_def mlp_classifier(std::vector<int64_t> sizes);
 
 /// Copies parameters and buffers of `from` into `to` (same architecture).
 void copy_state(torch::nn::Module& from, torch::nn::Module& to);
+
+/// The message of an exception thrown by model code: for LibTorch's errors
+/// without the C++ backtrace LibTorch appends (it is noise in a summary).
+std::string error_text(const std::exception& e);
 
 /// FNV-1a over the bytes of every parameter and buffer, in registration
 /// order: equal digests mean bit-identical replicas.

@@ -54,6 +54,12 @@ void copy_state(torch::nn::Module& from, torch::nn::Module& to) {
     db[i].copy_(sb[i]);
 }
 
+std::string error_text(const std::exception& e) {
+  if (auto* t = dynamic_cast<const c10::Error*>(&e))
+    return t->what_without_backtrace();
+  return e.what();
+}
+
 uint64_t state_digest(const torch::nn::Module& m) {
   uint64_t h = 0xcbf29ce484222325ull;
   auto mix = [&](const at::Tensor& t) {

@@ -5,13 +5,30 @@
 
 #include <fmt/format.h>
 
+#include "troupe/core/util/utf8.hpp"
+
 namespace troupe::core {
 
 std::string json_quote(const std::string& x) {
   std::string out;
   out.reserve(x.size() + 2);
   out += '"';
-  for (unsigned char c : x) {
+  for (size_t i = 0; i < x.size();) {
+    auto c = static_cast<unsigned char>(x[i]);
+    if (c >= 0x80) {
+      // Valid UTF-8 goes through as it is; a byte that is not part of a
+      // well-formed sequence becomes U+FFFD, so the file stays valid JSON.
+      auto n = utf8_sequence(x, i);
+      if (n == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out.append(x, i, n);
+        i += n;
+      }
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -29,7 +46,7 @@ std::string json_quote(const std::string& x) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20)
+        if (c < 0x20 || c == 0x7f)
           out += fmt::format("\\u{:04x}", c);
         else
           out += static_cast<char>(c);
@@ -135,7 +152,37 @@ public:
     }
   }
 
+  std::vector<std::string> strings() {
+    std::vector<std::string> out;
+    ws();
+    expect('[');
+    ws();
+    if (peek() == ']') {
+      ++i_;
+      return finish(out);
+    }
+    for (;;) {
+      ws();
+      out.push_back(string());
+      ws();
+      if (peek() == ',') {
+        ++i_;
+        continue;
+      }
+      expect(']');
+      return finish(out);
+    }
+  }
+
 private:
+  template <class T>
+  T& finish(T& out) {
+    ws();
+    if (i_ != s_.size())
+      fail("trailing characters");
+    return out;
+  }
+
   std::vector<json_field>& end(std::vector<json_field>& out) {
     ws();
     if (i_ != s_.size())
@@ -166,21 +213,76 @@ private:
       ++i_;
   }
 
+  /// Four hex digits after a backslash-u.
+  unsigned hex4() {
+    if (i_ + 4 > s_.size())
+      fail("short \\u escape");
+    unsigned code = 0;
+    for (int k = 0; k < 4; ++k) {
+      char h = s_[i_];
+      unsigned d = 0;
+      if (h >= '0' && h <= '9')
+        d = static_cast<unsigned>(h - '0');
+      else if (h >= 'a' && h <= 'f')
+        d = static_cast<unsigned>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F')
+        d = static_cast<unsigned>(h - 'A' + 10);
+      else
+        fail("bad hex digit in \\u escape");
+      code = code * 16 + d;
+      ++i_;
+    }
+    return code;
+  }
+
+  static void put_utf8(std::string& out, unsigned code) {
+    if (code < 0x80) {
+      out += static_cast<char>(code);
+    } else if (code < 0x800) {
+      out += static_cast<char>(0xC0 | (code >> 6));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    } else if (code < 0x10000) {
+      out += static_cast<char>(0xE0 | (code >> 12));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (code >> 18));
+      out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    }
+  }
+
   std::string string() {
     expect('"');
     std::string out;
     for (;;) {
-      char c = peek();
+      auto c = static_cast<unsigned char>(peek());
+      if (c < 0x20)
+        fail("control character in a string");
+      if (c >= 0x80) {
+        auto n = utf8_sequence(s_, i_);
+        if (n == 0)
+          fail("invalid UTF-8 in a string");
+        out.append(s_, i_, n);
+        i_ += n;
+        continue;
+      }
       ++i_;
       if (c == '"')
         return out;
       if (c != '\\') {
-        out += c;
+        out += static_cast<char>(c);
         continue;
       }
       char e = peek();
       ++i_;
       switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+          out += e;
+          break;
         case 'n':
           out += '\n';
           break;
@@ -197,24 +299,24 @@ private:
           out += '\f';
           break;
         case 'u': {
-          if (i_ + 4 > s_.size())
-            fail("short \\u escape");
-          auto code = std::stoul(s_.substr(i_, 4), nullptr, 16);
-          i_ += 4;
-          if (code < 0x80) {
-            out += static_cast<char>(code);
-          } else if (code < 0x800) {
-            out += static_cast<char>(0xC0 | (code >> 6));
-            out += static_cast<char>(0x80 | (code & 0x3F));
-          } else {
-            out += static_cast<char>(0xE0 | (code >> 12));
-            out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (code & 0x3F));
+          auto code = hex4();
+          if (code >= 0xDC00 && code <= 0xDFFF)
+            fail("lone low surrogate in \\u escape");
+          if (code >= 0xD800 && code <= 0xDBFF) {
+            if (i_ + 2 > s_.size() || s_[i_] != '\\' || s_[i_ + 1] != 'u')
+              fail("lone high surrogate in \\u escape");
+            i_ += 2;
+            auto low = hex4();
+            if (low < 0xDC00 || low > 0xDFFF)
+              fail("high surrogate without a low one in \\u escape");
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
           }
+          put_utf8(out, code);
           break;
         }
         default:
-          out += e;
+          --i_;
+          fail(fmt::format("invalid escape '\\{}'", e));
       }
     }
   }
@@ -258,6 +360,10 @@ private:
 
 std::vector<json_field> parse_json_object(const std::string& text) {
   return json_parser{text}.object();
+}
+
+std::vector<std::string> parse_json_strings(const std::string& text) {
+  return json_parser{text}.strings();
 }
 
 const json_field* find_field(const std::vector<json_field>& fields,

@@ -45,6 +45,10 @@ struct json_field {
 /// offset of the first syntax error.
 std::vector<json_field> parse_json_object(const std::string& text);
 
+/// Parses a JSON array of strings. Throws std::runtime_error naming the byte
+/// offset of the first syntax error.
+std::vector<std::string> parse_json_strings(const std::string& text);
+
 /// The member `key` of `fields`, or nullptr.
 const json_field* find_field(const std::vector<json_field>& fields,
                              const std::string& key);
