@@ -87,8 +87,11 @@ void complain(fmt::format_string<Ts...> text, Ts&&... xs) {
 /// Parses, then runs `body`; maps exceptions and outcomes to exit codes.
 inline int run(int argc, char** argv, troupe::core::arg_parser& parser,
                const std::function<int()>& body) {
-  // A closed stdout ends console output, not the run.
+  // A closed stdout ends console output, not the run; a file-size limit
+  // (ulimit -f) is a write error naming the file, like a full disk, not a
+  // kill.
   std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     if (!parser.parse(argc, argv)) {
       say("{}", parser.help());

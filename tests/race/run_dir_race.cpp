@@ -57,7 +57,8 @@ std::vector<int> race(int n, Body body) {
   for (auto pid : pids) {
     int status = 0;
     waitpid(pid, &status, 0);
-    out.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    out.push_back(WIFEXITED(status) ? WEXITSTATUS(status)
+                                    : 128 + WTERMSIG(status));
   }
   return out;
 }
@@ -87,8 +88,8 @@ int main(int argc, char** argv) {
       } catch (const output_error& e) {
         std::string what = e.what();
         bool expected = what.find("in use by another troupe run (pid ")
-                          != std::string::npos
-                        || what.find("holds another run") != std::string::npos;
+            != std::string::npos
+          || what.find("holds another run") != std::string::npos;
         if (!expected)
           std::fprintf(stderr, "unexpected refusal: %s\n", what.c_str());
         return expected ? 2 : 4;
@@ -130,8 +131,8 @@ int main(int argc, char** argv) {
       fail("version directory handed out twice: " + line);
   }
   if (count != procs * each)
-    fail("expected " + std::to_string(procs * each) + " version directories, got "
-         + std::to_string(count));
+    fail("expected " + std::to_string(procs * each)
+         + " version directories, got " + std::to_string(count));
   for (int s : status)
     if (s != 0)
       fail("a version_N process exited " + std::to_string(s));

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "troupe/core/util/json.hpp"
+
 namespace troupe::test {
 
 struct point {
@@ -19,20 +21,6 @@ struct point {
   double value = 0;
 };
 
-inline std::string field(const std::string& line, const std::string& key) {
-  auto k = "\"" + key + "\": ";
-  auto i = line.find(k);
-  if (i == std::string::npos)
-    throw std::runtime_error("no " + key + " in " + line);
-  i += k.size();
-  if (line[i] == '"') {
-    auto j = line.find('"', i + 1);
-    return line.substr(i + 1, j - i - 1);
-  }
-  auto j = line.find_first_of(",}", i);
-  return line.substr(i, j - i);
-}
-
 inline std::vector<point> read_points(const std::string& path) {
   std::ifstream in(path);
   if (!in)
@@ -40,11 +28,18 @@ inline std::vector<point> read_points(const std::string& path) {
   std::vector<point> out;
   std::string line;
   while (std::getline(in, line)) {
+    auto fields = core::parse_json_object(line);
+    auto get = [&](const char* key) {
+      auto f = core::find_field(fields, key);
+      if (f == nullptr)
+        throw std::runtime_error(std::string{"no "} + key + " in " + line);
+      return f->value;
+    };
     point p;
-    p.step = std::stoll(field(line, "step"));
-    p.epoch = std::stoll(field(line, "epoch"));
-    p.name = field(line, "name");
-    auto v = field(line, "value");
+    p.step = std::stoll(get("step"));
+    p.epoch = std::stoll(get("epoch"));
+    p.name = get("name");
+    auto v = get("value");
     p.value = v == "null" ? std::numeric_limits<double>::quiet_NaN()
                           : std::stod(v);
     out.push_back(p);

@@ -44,13 +44,13 @@ std::string as_cli_text(const json_field& f) {
 }
 
 int64_t schedule_field(const std::vector<json_field>& fields,
-                       const std::string& path, const char* key,
-                       int64_t min) {
+                       const std::string& path, const char* key, int64_t min) {
   auto f = find_field(fields, key);
   if (f == nullptr)
-    throw data_error(path, fmt::format("no field '{}' (written by an older "
-                                       "troupe?)",
-                                       key));
+    throw data_error(path,
+                     fmt::format("no field '{}' (written by an older "
+                                 "troupe?)",
+                                 key));
   int64_t x = 0;
   auto what = f->is_string ? fmt::format("expected an integer, got a string")
                            : parse_int64(f->value, x);
@@ -63,15 +63,13 @@ int64_t schedule_field(const std::vector<json_field>& fields,
 
 } // namespace
 
-std::string config_json(const trainer_options& options,
-                        const schedule& sched) {
+std::string config_json(const trainer_options& options, const schedule& sched) {
   auto text = to_json(options);
   text.pop_back(); // '}'
   return text
-         + fmt::format(", \"steps_per_epoch\": {}, \"total_steps\": {}, "
-                       "\"train_samples\": {}}}",
-                       sched.steps_per_epoch, sched.total_steps,
-                       sched.train_size);
+    + fmt::format(", \"steps_per_epoch\": {}, \"total_steps\": {}, "
+                  "\"train_samples\": {}}}",
+                  sched.steps_per_epoch, sched.total_steps, sched.train_size);
 }
 
 recorded_config parse_config_json(const std::string& text,
@@ -119,19 +117,21 @@ recorded_config parse_config_json(const std::string& text,
   try {
     out.sched = schedule::make(opts, train_samples);
   } catch (const config_error& e) {
-    throw data_error(path, fmt::format("the options and train_samples = {} "
-                                       "give no schedule: {}",
-                                       train_samples, e.what()));
+    throw data_error(path,
+                     fmt::format("the options and train_samples = {} "
+                                 "give no schedule: {}",
+                                 train_samples, e.what()));
   }
   if (out.sched.steps_per_epoch != steps_per_epoch)
-    throw data_error(path, fmt::format("field 'steps_per_epoch' is {}, but "
-                                       "the options and train_samples give {}",
-                                       steps_per_epoch,
-                                       out.sched.steps_per_epoch));
+    throw data_error(path,
+                     fmt::format("field 'steps_per_epoch' is {}, but "
+                                 "the options and train_samples give {}",
+                                 steps_per_epoch, out.sched.steps_per_epoch));
   if (out.sched.total_steps != total_steps)
-    throw data_error(path, fmt::format("field 'total_steps' is {}, but the "
-                                       "options and train_samples give {}",
-                                       total_steps, out.sched.total_steps));
+    throw data_error(path,
+                     fmt::format("field 'total_steps' is {}, but the "
+                                 "options and train_samples give {}",
+                                 total_steps, out.sched.total_steps));
   return out;
 }
 

@@ -254,7 +254,7 @@ void for_each_option(Options& o, F&& f) {
   declare(f, o.timeout_seconds,
           {"timeout", "timeout",
            "seconds without progress before the fit fails",
-           real_in(0, 1e6, true)});
+           real_in(1, 1e6, false)});
 }
 
 } // namespace troupe::core

@@ -9,9 +9,10 @@
 namespace troupe::core {
 
 const std::vector<std::string>& reserved_summary_keys() {
-  static const std::vector<std::string> keys{
-    "status",       "error",  "sink_errors", "outputs_lost",
-    "global_step", "epochs", "samples",     "wall_seconds"};
+  static const std::vector<std::string> keys{"status",      "error",
+                                             "sink_errors", "outputs_lost",
+                                             "global_step", "epochs",
+                                             "samples",     "wall_seconds"};
   return keys;
 }
 

@@ -14,7 +14,7 @@ namespace {
 bool integer_text(const std::string& text, bool sign) {
   size_t i = sign && !text.empty() && text[0] == '-' ? 1 : 0;
   return i < text.size()
-         && text.find_first_not_of("0123456789", i) == std::string::npos;
+    && text.find_first_not_of("0123456789", i) == std::string::npos;
 }
 
 } // namespace
