@@ -243,6 +243,7 @@ render_out)
     expect 2 "'steps_per_epoch'" "$tt" render run --out=fresh
   done
   cp config.good run/config.json
+  expect 2 "not a regular file" "$tt" dump run
   ;;
 property)
   # Random option values (int64 and double extremes, NaN, infinities):

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include <stdio_ext.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
@@ -293,7 +294,11 @@ trace_reader::trace_reader(caf::actor_system& sys, std::string path)
     throw trace_error(path_, -1, 0,
                       fmt::format("cannot read the file: {}",
                                   std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fileno(f.get()), &st) == 0 && !S_ISREG(st.st_mode))
+    throw trace_error(path_, -1, 0, "not a regular file (a directory?)");
   auto size = std::ftell(f.get());
+  // ftell of a directory is LONG_MAX on Linux: trust only regular files.
   if (size < 0 || std::fseek(f.get(), 0, SEEK_SET) != 0)
     throw trace_error(path_, -1, 0, "cannot read the file");
   bytes_.resize(static_cast<size_t>(size));
