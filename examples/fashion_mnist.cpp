@@ -23,7 +23,6 @@ int main(int argc, char** argv) {
              data_dir, troupe::core::option_checks::path_like("a directory"));
   launcher::add_callback_options(parser, cbs);
   return launcher::run(argc, argv, parser, [&] {
-    troupe::core::validate(opts);
     auto data = troupe::core::load_fashion_mnist(data_dir);
     launcher::resolve_run_dir(opts, "fashion_mnist");
     troupe::trainer t{opts, "fashion_mnist"};

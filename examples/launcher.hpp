@@ -127,7 +127,8 @@ inline void resolve_run_dir(troupe::core::trainer_options& opts,
 inline int fit(troupe::trainer& t, const troupe::core::model_def& model,
                const troupe::core::data_module& data,
                const std::vector<std::string>& extra_config) {
-  troupe::core::validate(t.options());
+  // Valid already: parse() checked every option, trainer::fit validates
+  // again for embedders.
   say("effective configuration:\n");
   for (const auto& l : troupe::core::describe(t.options()))
     say("  {}\n", l);

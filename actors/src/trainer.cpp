@@ -169,6 +169,14 @@ fit_report trainer::fit(const core::model_def& model,
   std::unique_ptr<actors::trace_recorder> recorder;
   {
     caf::actor_system sys{cfg};
+    // Declared after `sys`, so destroyed before it on every path: no signal
+    // reaches the actor system once it shuts down.
+    struct forget_signal_callback {
+      core::interrupt_scope& scope;
+      ~forget_signal_callback() {
+        scope.on_signal({});
+      }
+    } forget{interrupts};
     auto tap = tap_;
     if (!opts_.trace.empty()) {
       recorder = std::make_unique<actors::trace_recorder>(
@@ -225,8 +233,6 @@ fit_report trainer::fit(const core::model_def& model,
           report.status = fit_status::failed;
           report.error = "coordinator: " + sys.render(err);
         });
-    // No signal reaches the actor system after this.
-    interrupts.on_signal({});
   } // every actor has terminated here: traces are complete
   if (recorder) {
     auto errors = recorder->close();

@@ -23,6 +23,46 @@ using namespace troupe::core;
 using troupe::test::read_text;
 using troupe::test::temp_dir;
 
+namespace {
+
+/// Limits the size of files this process writes (RLIMIT_FSIZE) for its
+/// lifetime: writes past it fail with EFBIG, as on a full disk.
+class file_size_limit {
+public:
+  explicit file_size_limit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    previous_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit r = old_;
+    r.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &r);
+  }
+  ~file_size_limit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, previous_);
+  }
+
+private:
+  rlimit old_{};
+  void (*previous_)(int) = nullptr;
+};
+
+/// Writes steps into `s` until it throws; returns the steps written.
+int64_t write_until_full(sink& s) {
+  for (int64_t step = 1; step < 100000; ++step) {
+    try {
+      s.write(step, 0, {{"train/loss", 0.123456789 * step}, {"lr", 0.5}});
+      s.flush();
+    } catch (const output_error&) {
+      s.abandon();
+      return step - 1;
+    }
+  }
+  FAIL("the file never filled up");
+  return 0;
+}
+
+} // namespace
+
 TEST_CASE("CSV: one row per step, header widened on a new name",
           "[core][sinks]") {
   temp_dir dir;
@@ -168,6 +208,35 @@ TEST_CASE("write_file_atomic replaces regular files only", "[core][sinks]") {
   CHECK(S_ISFIFO(st.st_mode));
   CHECK_THROWS_AS(write_file_atomic(dir / "missing/dir/file", "x"),
                   output_error);
+  // A link is written through: the target replaced, the link kept.
+  write_file_atomic(dir / "target.json", "old");
+  std::filesystem::create_symlink(dir / "target.json", dir / "link.json");
+  write_file_atomic(dir / "link.json", "new");
+  CHECK(std::filesystem::is_symlink(dir / "link.json"));
+  CHECK(read_text(dir / "target.json") == "new");
+  std::filesystem::create_symlink(fifo, dir / "to_fifo");
+  CHECK_THROWS_WITH(write_file_atomic(dir / "to_fifo", "x"),
+                    Catch::Contains("not a regular file"));
+}
+
+TEST_CASE("CSV: a failed amend puts the row it took back", "[core][sinks]") {
+  temp_dir dir;
+  csv_sink csv{dir / "metrics.csv"};
+  csv.write(1, 0, {{"a", 1}, {"b", 1}});
+  csv.flush();
+  csv.write(2, 0, {{"a", 2}});
+  csv.flush();
+  auto before = read_text(dir / "metrics.csv");
+  REQUIRE(before == "step,epoch,a,b\n1,0,1,1\n2,0,2,\n");
+  // Step 2 gets more values: its row is taken back, then cannot be written
+  // again (the file may not grow).
+  csv.write(2, 0, {{"b", 0.123456789}});
+  {
+    file_size_limit limit{before.size()};
+    CHECK_THROWS_AS(csv.flush(), output_error);
+  }
+  csv.abandon();
+  CHECK(read_text(dir / "metrics.csv") == before);
 }
 
 TEST_CASE("CSV: a flushed row is on disk and amended in place",
@@ -238,46 +307,6 @@ TEST_CASE("JSON: invalid UTF-8 and control characters are escaped",
   auto f = parse_json_object("{\"a\": \"\\ud83d\\ude00 \\u00e9\"}");
   CHECK(f.at(0).value == "\xf0\x9f\x98\x80 \xc3\xa9");
 }
-
-namespace {
-
-/// Limits the size of files this process writes (RLIMIT_FSIZE) for its
-/// lifetime: writes past it fail with EFBIG, as on a full disk.
-class file_size_limit {
-public:
-  explicit file_size_limit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &old_);
-    previous_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit r = old_;
-    r.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &r);
-  }
-  ~file_size_limit() {
-    ::setrlimit(RLIMIT_FSIZE, &old_);
-    std::signal(SIGXFSZ, previous_);
-  }
-
-private:
-  rlimit old_{};
-  void (*previous_)(int) = nullptr;
-};
-
-/// Writes steps into `s` until it throws; returns the steps written.
-int64_t write_until_full(sink& s) {
-  for (int64_t step = 1; step < 100000; ++step) {
-    try {
-      s.write(step, 0, {{"train/loss", 0.123456789 * step}, {"lr", 0.5}});
-      s.flush();
-    } catch (const output_error&) {
-      s.abandon();
-      return step - 1;
-    }
-  }
-  FAIL("the file never filled up");
-  return 0;
-}
-
-} // namespace
 
 TEST_CASE("a dropped sink is cut back to its last whole record",
           "[core][sinks]") {

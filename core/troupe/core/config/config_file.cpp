@@ -34,6 +34,10 @@ std::string as_cli_text(const json_field& f) {
     for (const auto& m : parse_json_object(f.value)) {
       if (!m.is_string)
         throw std::runtime_error("'" + m.key + "' is not a string");
+      if (m.key.find_first_of(",=") != std::string::npos
+          || m.value.find(',') != std::string::npos)
+        throw std::runtime_error("'" + m.key + "': '" + m.value
+                                 + "' holds a ',' or '='");
       out += (out.empty() ? "" : ",") + m.key + "=" + m.value;
     }
     return out;
@@ -101,8 +105,7 @@ recorded_config parse_config_json(const std::string& text,
       parser.set(info.flag, cli_text);
     });
     current.clear();
-    parser.check();
-    validate(opts);
+    validate(opts); // the table's checks and the rules across options
   } catch (const config_error& e) {
     std::string key = current;
     for_each_option(opts, [&](const auto& info, auto&) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -127,6 +128,9 @@ path_like(const char* what) {
   };
 }
 
+/// Window reductions of train/NAME metrics, ema alphas in (0, 1].
+std::string reductions(const std::map<std::string, reduction_spec>& xs);
+
 /// "cpu" or "cuda:N" with N in [0, 1023].
 std::string device(const std::string& spec);
 
@@ -188,11 +192,11 @@ void for_each_option(Options& o, F&& f) {
   declare(f, o.log_every_n_steps,
           {"log-every-n-steps", "log_every_n_steps",
            "write training metrics every N steps", in_range(1, steps_max)});
-  // Which metrics may have a window reduction: see validate().
   declare(f, o.reduce,
           {"reduce", "reduce",
            "window reduction per metric, NAME=SPEC,... with SPEC one of mean, "
-           "sum, last, min, max, ema:ALPHA"});
+           "sum, last, min, max, ema:ALPHA",
+           option_checks::reductions});
   declare(f, o.seed, {"seed", "seed", "seed of initialisation and data order"});
   declare(f, o.shuffle,
           {"shuffle", "shuffle",

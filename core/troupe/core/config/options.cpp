@@ -30,17 +30,28 @@ std::string option_checks::device(const std::string& spec) {
   return {};
 }
 
+std::string
+option_checks::reductions(const std::map<std::string, reduction_spec>& xs) {
+  // Which metrics a window reduces, and alphas of specs set in code (the
+  // parser checks those it reads).
+  for (const auto& [name, spec] : xs) {
+    if (name.rfind("train/", 0) != 0 || name.size() <= 6)
+      return fmt::format("'{}' is not a training metric: windows reduce "
+                         "train/NAME metrics (e.g. train/loss)",
+                         name);
+    if (spec.kind == reduction_spec::ema
+        && !(spec.alpha > 0 && spec.alpha <= 1))
+      return fmt::format("ema alpha of '{}' must be in (0, 1]", name);
+  }
+  return {};
+}
+
 std::string option_checks::augment(const std::string& spec) {
   parse_augment(spec);
   return {};
 }
 
 namespace {
-
-void require(bool ok, const char* field, const std::string& what) {
-  if (!ok)
-    throw config_error(field, what);
-}
 
 // -- values as config.json writes them ----------------------------------------
 
@@ -120,17 +131,6 @@ void validate(const trainer_options& o) {
     if (auto what = info.check(value); !what.empty())
       throw config_error(info.flag, what);
   });
-  // Which metrics a window reduces, and alphas of specs set in code (the
-  // parser checks those it reads).
-  for (const auto& [name, spec] : o.reduce) {
-    require(name.rfind("train/", 0) == 0 && name.size() > 6, "reduce",
-            fmt::format("'{}' is not a training metric: windows reduce "
-                        "train/NAME metrics (e.g. train/loss)",
-                        name));
-    if (spec.kind == reduction_spec::ema)
-      require(spec.alpha > 0 && spec.alpha <= 1, "reduce",
-              fmt::format("ema alpha of '{}' must be in (0, 1]", name));
-  }
 }
 
 std::string to_json(const trainer_options& o) {

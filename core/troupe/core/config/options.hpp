@@ -74,7 +74,8 @@ struct trainer_options {
 /// The sink names `loggers` accepts.
 const std::vector<std::string>& known_loggers();
 
-/// Throws config_error naming the flag of the first invalid field.
+/// Runs every check of the option table; throws config_error naming the
+/// flag of the first invalid field.
 void validate(const trainer_options& opts);
 
 /// The effective configuration as a JSON object (config.json): one key per

@@ -176,24 +176,36 @@ run_dir_lock prepare_run_dir(const std::string& dir, bool overwrite,
 }
 
 void write_file_atomic(const std::string& path, const std::string& text) {
+  // A link is written through: its target is replaced, the link stays.
+  std::string target = path;
   struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    std::error_code ec;
+    auto resolved = fs::weakly_canonical(path, ec);
+    if (ec)
+      throw output_error(path + ": cannot resolve the link: " + ec.message());
+    target = resolved.string();
+  }
+  if (::stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
     throw output_error(path
                        + ": exists and is not a regular file; "
                          "refusing to replace it");
-  auto tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  auto tmp = fmt::format("{}.tmp.{}", target, ::getpid());
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (f == nullptr)
     throw output_error(path + ": cannot write: " + errno_text(errno));
   bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size()
     && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
   auto err = errno;
-  ok = (std::fclose(f) == 0) && ok;
+  if (std::fclose(f) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
   if (!ok) {
     std::remove(tmp.c_str());
     throw output_error(path + ": cannot write: " + errno_text(err));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (std::rename(tmp.c_str(), target.c_str()) != 0) {
     err = errno;
     std::remove(tmp.c_str());
     throw output_error(path + ": cannot rename: " + errno_text(err));

@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <stdio_ext.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/logging/tfevents.hpp"
 #include "troupe/core/util/errors.hpp"
+#include "troupe/core/util/file_io.hpp"
 #include "troupe/core/util/json.hpp"
 
 namespace troupe::core {
@@ -242,11 +242,9 @@ void file_sink::mark_whole() {
 void file_sink::abandon() noexcept {
   if (file_ == nullptr)
     return;
-  // Drop what stdio still buffers, then cut the file back to its last whole
-  // record: a reader never sees half a line or half an event.
-  __fpurge(file_);
-  [[maybe_unused]] auto rc = ::ftruncate(fileno(file_), whole_);
-  std::fclose(file_);
+  // Cut back to the last whole record (and the record an amend took back):
+  // a reader never sees half a line or half an event.
+  cut_back_and_close(file_, whole_, taken_back_);
   file_ = nullptr;
 }
 
@@ -284,6 +282,9 @@ void csv_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
     if (std::fflush(f) != 0 || ftruncate(fileno(f), row_offset_) != 0
         || std::fseek(f, 0, SEEK_END) != 0)
       io_failure(path_, "cannot amend the last row");
+    // Until the amended row is written, the old one is what abandon()
+    // puts back.
+    taken_back_ = row_text_;
     mark_whole();
     row_on_disk_ = false;
   }
@@ -372,6 +373,8 @@ void csv_sink::write_row() {
   put(f, path_, out);
   flush_file(f, path_);
   mark_whole();
+  taken_back_.clear();
+  row_text_ = std::move(out);
   row_on_disk_ = true;
 }
 

@@ -117,6 +117,9 @@ protected:
   void mark_whole();
 
   std::string path_;
+  /// A whole record taken off the end of the file (to be written again,
+  /// amended); abandon() puts it back.
+  std::string taken_back_;
 
 private:
   FILE* file_ = nullptr;
@@ -146,6 +149,7 @@ private:
   bool have_row_ = false;
   bool row_on_disk_ = false; ///< the current row is the file's last line
   long row_offset_ = 0;      ///< where that line starts
+  std::string row_text_;     ///< that line
   int64_t row_step_ = 0;
   int64_t row_epoch_ = 0;
   std::map<std::string, double> row_;

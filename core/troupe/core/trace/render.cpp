@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "troupe/core/config/config_file.hpp"
+#include "troupe/core/config/option_table.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/logging/sinks.hpp"
 #include "troupe/core/trace/trace_format.hpp"
@@ -22,14 +23,13 @@ namespace troupe::core {
 int64_t render_metrics(caf::actor_system& sys, const render_options& opts) {
   if (opts.log_every_n_steps < 1)
     throw config_error("log-every-n-steps", "must be at least 1");
-  for (size_t i = 0; i < opts.loggers.size(); ++i) {
-    const auto& l = opts.loggers[i];
-    if (l != "csv" && l != "jsonl" && l != "tensorboard")
-      throw config_error(
-        "loggers", "render writes csv, jsonl or tensorboard, not '" + l + "'");
-    for (size_t j = 0; j < i; ++j)
-      if (opts.loggers[j] == l)
-        throw config_error("loggers", "logger '" + l + "' named twice");
+  {
+    using namespace option_checks;
+    auto check = both(known("logger", {"csv", "jsonl", "tensorboard"}),
+                      distinct("logger"));
+    if (auto what = check(opts.loggers); !what.empty())
+      throw config_error("loggers",
+                         "render writes csv, jsonl or tensorboard: " + what);
   }
   if (opts.out_dir.empty())
     throw config_error("out", "needs an output directory");

@@ -5,9 +5,7 @@
 #include <cstring>
 #include <memory>
 
-#include <stdio_ext.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
@@ -20,6 +18,7 @@
 #include "troupe/core/trace/detail/trace_types.hpp"
 #include "troupe/core/util/crc32c.hpp"
 #include "troupe/core/util/errors.hpp"
+#include "troupe/core/util/file_io.hpp"
 #include "troupe/messages/type_ids.hpp"
 
 namespace troupe::core {
@@ -186,8 +185,12 @@ trace_writer::trace_writer(caf::actor_system& sys, std::string path,
   }
   std::vector<char> hb;
   caf::binary_serializer sink{sys_, hb};
-  if (auto err = sink(h))
+  if (auto err = sink(h)) {
+    std::fclose(file_);
+    file_ = nullptr;
+    std::remove(path_.c_str());
     throw output_error(path_ + ": cannot serialize the header");
+  }
   std::string out(magic, sizeof(magic));
   put_u32(out, trace_version);
   put_u32(out, static_cast<uint32_t>(hb.size()));
@@ -198,6 +201,7 @@ trace_writer::trace_writer(caf::actor_system& sys, std::string path,
     auto err = errno;
     std::fclose(file_);
     file_ = nullptr;
+    std::remove(path_.c_str());
     throw output_error(
       fmt::format("{}: write failed: {}", path_, std::strerror(err)));
   }
@@ -262,9 +266,7 @@ void trace_writer::write_pending() {
   if (!ok) {
     // Pending holds whole records only: cut the file back to the last of
     // them that made it, so that a reader sees a clean end.
-    __fpurge(file_);
-    [[maybe_unused]] auto rc = ::ftruncate(fileno(file_), whole_);
-    std::fclose(file_);
+    cut_back_and_close(file_, whole_);
     file_ = nullptr;
     throw output_error(fmt::format("{}: write failed (cut back to its last "
                                    "whole record): {}",

@@ -126,7 +126,7 @@ public:
     ws();
     if (peek() == '}') {
       ++i_;
-      return end(out);
+      return finish(out);
     }
     for (;;) {
       ws();
@@ -148,7 +148,7 @@ public:
         continue;
       }
       expect('}');
-      return end(out);
+      return finish(out);
     }
   }
 
@@ -177,13 +177,6 @@ public:
 private:
   template <class T>
   T& finish(T& out) {
-    ws();
-    if (i_ != s_.size())
-      fail("trailing characters");
-    return out;
-  }
-
-  std::vector<json_field>& end(std::vector<json_field>& out) {
     ws();
     if (i_ != s_.size())
       fail("trailing characters");
@@ -345,7 +338,9 @@ private:
     if (depth != 0)
       fail("unbalanced brackets");
     auto out = s_.substr(start, i_ - start);
-    while (!out.empty() && (out.back() == ' ' || out.back() == '\n'))
+    while (!out.empty()
+           && (out.back() == ' ' || out.back() == '\n' || out.back() == '\r'
+               || out.back() == '\t'))
       out.pop_back();
     if (out.empty())
       fail("missing value");
