@@ -10,14 +10,18 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "troupe/actors/trainer.hpp"
 #include "troupe/core/config/cli.hpp"
+#include "troupe/core/config/option_table.hpp"
 #include "troupe/core/data/augment.hpp"
 #include "troupe/core/data/datasets.hpp"
 #include "troupe/core/runtime/blas.hpp"
+#include "troupe/core/runtime/memory.hpp"
 #include "troupe/core/train/model.hpp"
 
 namespace bench {
@@ -47,11 +51,22 @@ struct fashion_args {
   }
 };
 
-/// One intra-op thread (as in every comparison here), set before any actor
-/// system starts; prints which BLAS runs the matrix products.
-inline void start() {
-  troupe::core::set_compute_threads(1);
-  fmt::print("BLAS: {}\n", troupe::core::blas_vendor());
+/// One intra-op thread (as in every comparison here unless told), set before
+/// any actor system starts, and freed memory kept in the process from the start
+/// (what a troupe fit does by default: both sides of a comparison run with it);
+/// prints which BLAS and which kernel run the matrix products.
+inline void start(int threads = 1) {
+  troupe::core::set_compute_threads(threads);
+  troupe::core::retain_freed_memory();
+  fmt::print("BLAS: {}, {} thread{}\n", troupe::core::blas_description(),
+             threads, threads == 1 ? "" : "s");
+}
+
+/// Minor page faults of the whole process so far.
+inline int64_t minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<int64_t>(u.ru_minflt);
 }
 
 inline void result(const std::string& name, double value, int decimals = 3) {
@@ -115,6 +130,7 @@ inline troupe::core::trainer_options troupe_options(const std::string& dir,
   o.seed = seed;
   o.run_dir = dir;
   o.overwrite = true;
+  o.intra_op_threads = 1;
   return o;
 }
 

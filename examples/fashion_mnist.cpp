@@ -12,6 +12,10 @@
 
 int main(int argc, char** argv) {
   troupe::core::trainer_options opts; // defaults are this example's
+  // One intra-op thread, not cores / replicas: this MLP's batch-64 products
+  // are too small for a second thread, which made a step about 1.6x slower
+  // on 2 cores (docs/BENCHMARKS.md, "Intra-op threads").
+  opts.intra_op_threads = 1;
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   launcher::callback_options cbs;
   troupe::core::arg_parser parser(
@@ -23,6 +27,8 @@ int main(int argc, char** argv) {
              data_dir, troupe::core::option_checks::path_like("a directory"));
   launcher::add_callback_options(parser, cbs);
   return launcher::run(argc, argv, parser, [&] {
+    launcher::say("loading Fashion-MNIST from {}\n", data_dir);
+    std::fflush(stdout);
     auto data = troupe::core::load_fashion_mnist(data_dir);
     launcher::resolve_run_dir(opts, "fashion_mnist");
     troupe::trainer t{opts, "fashion_mnist"};

@@ -10,6 +10,8 @@
 
 int main(int argc, char** argv) {
   troupe::core::trainer_options opts;
+  // One intra-op thread: a small MLP, like fashion_mnist's.
+  opts.intra_op_threads = 1;
   opts.max_epochs = 2;
   opts.log_every_n_steps = 10;
   opts.lr = 0.05;

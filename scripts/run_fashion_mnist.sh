@@ -3,5 +3,7 @@
 # Extra arguments go to the launcher (e.g. --replicas=2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+# Only the library and the launcher: tests and benchmarks are the test
+# command's.
+TROUPE_BUILD_TARGETS=fashion_mnist scripts/setup.sh
 exec ./build/examples/fashion_mnist "$@"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian 12 packages, plus $TROUPE_EXTRA_PACKAGES),
-# then configures and builds
-# troupe in Release into ./build. Safe to run again: apt is skipped when every
-# package is present, and the build is incremental.
+# then configures (once) and builds troupe in Release into ./build: every
+# target, or those in $TROUPE_BUILD_TARGETS. Safe to run again: apt is
+# skipped when every package is present, and the build is incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,5 +36,15 @@ case "$blas" in
 esac
 
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@"
-cmake --build build -j "$jobs"
+# Configure once: later builds re-run CMake by themselves when a CMakeLists
+# changed. Arguments (CMake options) configure again.
+if [ ! -f build/CMakeCache.txt ] || [ $# -gt 0 ]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@"
+fi
+# TROUPE_BUILD_TARGETS: only these targets (e.g. the launcher); default all.
+if [ -n "${TROUPE_BUILD_TARGETS:-}" ]; then
+  # shellcheck disable=SC2086
+  cmake --build build -j "$jobs" --target $TROUPE_BUILD_TARGETS
+else
+  cmake --build build -j "$jobs"
+fi

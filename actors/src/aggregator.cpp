@@ -19,6 +19,8 @@ struct aggregator_state {
   static inline const char* name = "aggregator";
 
   int32_t replicas = 1;
+  /// The rank whose contribution arrived last (it completes the step).
+  int32_t last_rank = 0;
   summary_sink_actor coordinator;
   int64_t next_step = 1;
   /// Contributions to `next_step`, by rank, and the requests to answer.
@@ -61,10 +63,19 @@ void reduce_step(aggregator_impl* self) {
   reduced_gradient reduced{st.next_step, tensor_payload{st.buffers.sum(grads)}};
   for (auto& s : st.slots)
     s.reset();
-  // Every stepper, in rank order.
-  for (auto& a : st.answers)
-    a.deliver(reduced);
+  // Delivery order is scheduling, not semantics (every stepper gets the same
+  // tensor): a worker runs the actors it wakes last-in first-out, and an idle
+  // worker steals the oldest. The stepper whose contribution completed the
+  // step ran on this worker a moment ago, its replica hot in this core's
+  // cache: it goes last, so it runs next, here. The other steppers go first,
+  // where idle workers steal them; the summary for the coordinator sits in
+  // between and waits for whichever worker comes free.
+  auto home = static_cast<size_t>(st.last_rank);
+  for (size_t r = 0; r < st.answers.size(); ++r)
+    if (r != home)
+      st.answers[r].deliver(reduced);
   self->send(st.coordinator, std::move(summary));
+  st.answers[home].deliver(reduced);
   ++st.next_step;
 }
 
@@ -97,6 +108,7 @@ aggregator(aggregator_impl* self, int32_t replicas,
                                 c.rank, c.step));
       auto answer = self->make_response_promise<reduced_gradient>();
       st.answers[static_cast<size_t>(c.rank)] = answer;
+      st.last_rank = c.rank;
       slot = std::move(c);
       for (const auto& s : st.slots)
         if (!s)

@@ -231,8 +231,12 @@ void apply_reduced(stepper_impl* self, const reduced_gradient& r) {
                     fmt::format("unexpected reduced gradient for step {} (at "
                                 "step {})",
                                 r.step, st.next_step));
-    st.grads.assign(r.grad.tensor);
-    st.optimizer->step();
+    // Steps from the reduced tensor itself: no copy into this replica's
+    // buffer (every replica reads the same tensor; optimizers only read
+    // gradients).
+    st.grads.step_with(r.grad.tensor, [&] {
+      st.optimizer->step();
+    });
     st.awaiting_reduced = false;
     ++st.next_step;
     if (st.cfg.sched.is_validation_step(r.step))

@@ -1,5 +1,6 @@
 #include "troupe/actors/trainer.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "troupe/core/logging/summary.hpp"
 #include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/runtime/interrupt.hpp"
+#include "troupe/core/runtime/memory.hpp"
 #include "troupe/core/train/model.hpp"
 #include "troupe/core/train/schedule.hpp"
 #include "troupe/core/util/errors.hpp"
@@ -31,6 +33,34 @@ namespace {
 /// LibTorch's initialisers draw from the global generator: serialize model
 /// construction across trainers running in one process.
 std::mutex init_mutex;
+
+/// Every thread the actor system starts takes LibTorch's intra-op setting
+/// before it runs a step (OpenMP counts threads per thread).
+class compute_thread_hook : public caf::thread_hook {
+public:
+  void init(caf::actor_system&) override {
+    // nop
+  }
+  void thread_started() override {
+    core::adopt_compute_threads();
+  }
+  void thread_terminates() override {
+    // nop
+  }
+};
+
+/// How the actor system schedules, chosen by bench/pipeline_overhead and
+/// bench/replica_scaling (docs/BENCHMARKS.md, "Scheduling"). Workers steal
+/// work; an idle worker tries to steal on every poll of its moderate phase
+/// and sleeps 10 us between polls (CAF: every 5th poll, 50 us), so that
+/// with several replicas the steppers the aggregator wakes on one worker
+/// reach the idle ones quickly. `trainer::configure` runs after this and
+/// may override any of it.
+void schedule_for_training(caf::actor_system_config& cfg) {
+  cfg.set("work-stealing.moderate-steal-interval", size_t{1});
+  cfg.set("work-stealing.moderate-sleep-duration",
+          caf::timespan{std::chrono::microseconds{10}});
+}
 
 } // namespace
 
@@ -59,6 +89,12 @@ trainer& trainer::configure(std::function<void(caf::actor_system_config&)> f) {
   return *this;
 }
 
+int64_t trainer::intra_op_threads() const {
+  return opts_.intra_op_threads > 0
+    ? opts_.intra_op_threads
+    : core::default_intra_op_threads(opts_.replicas);
+}
+
 std::vector<std::string> trainer::plan(int64_t train_size) const {
   auto sched = core::schedule::make(opts_, train_size);
   std::vector<std::string> lines;
@@ -73,6 +109,11 @@ std::vector<std::string> trainer::plan(int64_t train_size) const {
                                 "dropped each epoch",
                                 sched.dropped_per_epoch, sched.train_size,
                                 sched.global_batch));
+  auto threads = intra_op_threads();
+  lines.push_back(fmt::format("troupe: compute on {}, {} intra-op thread{} "
+                              "per replica",
+                              core::blas_description(), threads,
+                              threads == 1 ? "" : "s"));
   return lines;
 }
 
@@ -118,7 +159,9 @@ fit_report trainer::fit(const core::model_def& model,
   try {
     // Replicas first (replica 0 from the seed, the others copied from it),
     // sinks last: a model that fails to build leaves no metrics file behind.
-    core::set_compute_threads(1);
+    core::set_compute_threads(static_cast<int>(intra_op_threads()));
+    if (opts_.retain_memory)
+      core::retain_freed_memory();
     {
       std::lock_guard<std::mutex> guard{init_mutex};
       torch::manual_seed(opts_.seed);
@@ -163,6 +206,8 @@ fit_report trainer::fit(const core::model_def& model,
   cfg.set("scheduler.max-threads", threads);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   cfg.set("logger.console", caf::atom("none"));
+  cfg.add_thread_hook<compute_thread_hook>();
+  schedule_for_training(cfg);
   if (configure_)
     configure_(cfg);
   fit_report report;
@@ -214,7 +259,10 @@ fit_report trainer::fit(const core::model_def& model,
     }
     // The configuration plus the schedule it implies (offline rendering
     // needs the epoch boundaries).
-    cc.config_json = core::config_json(effective, sched);
+    cc.config_json = core::config_json(
+      effective, sched,
+      core::compute_record{core::blas_vendor(), core::blas_core(),
+                           intra_op_threads()});
     cc.start_lines = std::move(lines);
     cc.on_spawn = on_spawn_;
     cc.tap = tap;

@@ -48,6 +48,45 @@ TEST_CASE("assign copies unless handed the buffer itself", "[core][grads]") {
   CHECK(g.buffer().data_ptr() == before);
 }
 
+TEST_CASE("an optimizer steps from the reduced tensor without a copy",
+          "[core][grads]") {
+  auto p = torch::zeros({3}, torch::requires_grad());
+  auto q = torch::zeros({2}, torch::requires_grad());
+  flat_grads g{{p, q}};
+  auto reduced = torch::tensor({1.0f, 2.0f, 3.0f, 4.0f, 5.0f});
+  auto kept = reduced.clone();
+  std::vector<const void*> seen;
+  g.step_with(reduced, [&] {
+    seen.push_back(p.grad().data_ptr());
+    seen.push_back(q.grad().data_ptr());
+    CHECK(p.grad().equal(torch::tensor({1.0f, 2.0f, 3.0f})));
+    CHECK(q.grad().equal(torch::tensor({4.0f, 5.0f})));
+  });
+  // The step read the reduced tensor's own storage, then the gradients went
+  // back to the buffer, which the step left as it was.
+  CHECK(seen[0] == reduced.data_ptr());
+  CHECK(seen[1] == static_cast<const float*>(reduced.data_ptr()) + 3);
+  CHECK(g.intact());
+  CHECK(g.buffer().abs().sum().item<double>() == 0);
+  CHECK(reduced.equal(kept));
+  // Also when the step throws.
+  CHECK_THROWS_WITH(g.step_with(reduced,
+                                [] {
+                                  throw std::runtime_error("x");
+                                }),
+                    "x");
+  CHECK(g.intact());
+  // A reduced tensor of another size is refused, naming both.
+  CHECK_THROWS_WITH(g.step_with(torch::zeros({4}), [] {}),
+                    Catch::Contains("4 elements") && Catch::Contains("(5 of"));
+  CHECK(g.intact());
+  // One replica: the buffer itself, views untouched.
+  auto before = p.grad().data_ptr();
+  g.step_with(g.buffer(), [&] {
+    CHECK(p.grad().data_ptr() == before);
+  });
+}
+
 TEST_CASE("rank-ordered sums", "[core][grads]") {
   auto a = torch::tensor({1.0f, 1e8f});
   auto b = torch::tensor({2.0f, 1.0f});

@@ -87,6 +87,14 @@ TEST_CASE("bad IDX files are refused naming the file", "[core][data]") {
     write_gz(p, idx_bytes({1}, {1, 2, 3}));
     CHECK(error_of(p, 1).find("size mismatch") != std::string::npos);
   }
+  SECTION("a header announcing more than the file can hold") {
+    auto p = dir / "huge.gz";
+    write_gz(p, idx_bytes({0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}, {1, 2}));
+    CHECK(error_of(p, 3).find("corrupt header") != std::string::npos);
+    write_gz(p, idx_bytes({100'000'000}, {1, 2}));
+    CHECK(error_of(p, 1).find("compressed bytes can hold")
+          != std::string::npos);
+  }
   SECTION("corrupt gzip stream") {
     auto p = dir / "corrupt.gz";
     write_gz(p, idx_bytes({1000}, std::vector<uint8_t>(1000, 7)));
@@ -113,6 +121,18 @@ TEST_CASE("image datasets check counts and label range", "[core][data]") {
     CHECK(d.inputs[0][1].item<float>() == 1.0f);
     CHECK(d.inputs[1][0].item<float>() == Approx(0.2f));
     CHECK(d.targets[1].item<int64_t>() == 9);
+  }
+  SECTION("every byte value scales exactly as a float conversion then a "
+          "division would") {
+    std::vector<uint8_t> all(256);
+    for (int i = 0; i < 256; ++i)
+      all[static_cast<size_t>(i)] = static_cast<uint8_t>(i);
+    write_gz(dir / "all.gz", idx_bytes({4, 8, 8}, all));
+    write_gz(dir / "lbl.gz", idx_bytes({4}, {0, 1, 2, 3}));
+    auto d = make_image_dataset(dir / "all.gz", dir / "lbl.gz", 10, 8);
+    auto bytes = torch::arange(256, torch::kInt64).to(torch::kUInt8);
+    auto expected = bytes.to(torch::kFloat32).div_(255.0f).view({4, 64});
+    CHECK(d.inputs.equal(expected));
   }
   SECTION("label out of range") {
     write_gz(dir / "lbl.gz", idx_bytes({2}, {3, 10}));

@@ -36,10 +36,14 @@ TEST_CASE("a signal reaches every live scope, and the last scope puts the "
   std::atomic<int> a{0}, b{0};
   {
     interrupt_scope first;
-    first.on_signal([&] { ++a; });
+    first.on_signal([&] {
+      ++a;
+    });
     {
       interrupt_scope second;
-      second.on_signal([&] { ++b; });
+      second.on_signal([&] {
+        ++b;
+      });
       CHECK(current_handler(SIGINT) != before);
       std::raise(SIGINT); // handled: the test process lives on
       CHECK(wait_for(a));
@@ -61,12 +65,16 @@ TEST_CASE("a signal before on_signal is delivered when the callback is set; "
   std::atomic<int> late{0}, removed{0};
   interrupt_scope scope;
   CHECK_FALSE(interrupt_requested()); // the first scope clears the flag
-  scope.on_signal([&] { ++removed; });
+  scope.on_signal([&] {
+    ++removed;
+  });
   scope.on_signal({});
   std::raise(SIGTERM);
   std::this_thread::sleep_for(std::chrono::milliseconds{50});
   CHECK(interrupt_requested());
-  scope.on_signal([&] { ++late; });
+  scope.on_signal([&] {
+    ++late;
+  });
   CHECK(wait_for(late));
   CHECK(removed.load() == 0);
 }

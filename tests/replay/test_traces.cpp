@@ -124,11 +124,14 @@ void check_golden(const std::vector<std::string>& lines,
   if (const char* upd = std::getenv("TROUPE_UPDATE_GOLDEN");
       upd != nullptr && std::string{upd} == "1") {
     std::ofstream(path) << text;
-    // Never a silent pass: the new file is for a person to review.
-    FAIL("TROUPE_UPDATE_GOLDEN=1: rewrote "
-         << path
-         << "; review the diff (git diff tests/replay/golden), commit it if "
-            "the change is intended, and rerun without the variable");
+    // Never a silent pass: the new file is for a person to review. A check
+    // that fails and goes on, so that one run rewrites every golden file.
+    FAIL_CHECK(
+      "TROUPE_UPDATE_GOLDEN=1: rewrote "
+      << path
+      << "; review the diff (git diff tests/replay/golden), commit it if "
+         "the change is intended, and rerun without the variable");
+    return;
   }
   std::vector<std::string> golden;
   {

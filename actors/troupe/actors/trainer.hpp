@@ -42,9 +42,14 @@ public:
   /// come back as a report with status "failed" and the error.
   fit_report fit(const core::model_def& model, const core::data_module& data);
 
-  /// What a fit on `train_size` samples will do: steps, and the remainder
-  /// that does not fill a global batch (dropped). Throws config_error.
+  /// What a fit on `train_size` samples will do: steps, the remainder that
+  /// does not fill a global batch (dropped), and what computes (BLAS, its
+  /// kernel, intra-op threads). Throws config_error.
   std::vector<std::string> plan(int64_t train_size) const;
+
+  /// Intra-op threads each replica's step uses: the option, or when it is
+  /// 0 the cores shared among the replicas.
+  int64_t intra_op_threads() const;
 
   /// The run directory of the last fit (resolved when none was given).
   const std::string& run_dir() const noexcept {

@@ -67,13 +67,20 @@ int64_t schedule_field(const std::vector<json_field>& fields,
 
 } // namespace
 
-std::string config_json(const trainer_options& options, const schedule& sched) {
+std::string config_json(const trainer_options& options, const schedule& sched,
+                        const compute_record& compute) {
   auto text = to_json(options);
   text.pop_back(); // '}'
-  return text
-    + fmt::format(", \"steps_per_epoch\": {}, \"total_steps\": {}, "
-                  "\"train_samples\": {}}}",
-                  sched.steps_per_epoch, sched.total_steps, sched.train_size);
+  text += fmt::format(", \"steps_per_epoch\": {}, \"total_steps\": {}, "
+                      "\"train_samples\": {}",
+                      sched.steps_per_epoch, sched.total_steps,
+                      sched.train_size);
+  if (!compute.blas.empty())
+    text += fmt::format(", \"blas\": {}, \"blas_core\": {}, "
+                        "\"intra_op_threads_used\": {}",
+                        json_quote(compute.blas), json_quote(compute.blas_core),
+                        compute.intra_op_threads);
+  return text + "}";
 }
 
 recorded_config parse_config_json(const std::string& text,

@@ -22,9 +22,20 @@ struct recorded_config {
   schedule sched;
 };
 
-/// The text of config.json: to_json(options) and the schedule fields
-/// steps_per_epoch, total_steps and train_samples (what rendering needs).
-std::string config_json(const trainer_options& options, const schedule& sched);
+/// How a run computed, recorded beside its options: its figures and its
+/// bits depend on it.
+struct compute_record {
+  std::string blas;             ///< blas_vendor()
+  std::string blas_core;        ///< blas_core(), "" when unknown
+  int64_t intra_op_threads = 1; ///< resolved (never 0)
+};
+
+/// The text of config.json: to_json(options), the schedule fields
+/// steps_per_epoch, total_steps and train_samples (what rendering needs),
+/// and, when `compute` names a BLAS, blas, blas_core and
+/// intra_op_threads_used.
+std::string config_json(const trainer_options& options, const schedule& sched,
+                        const compute_record& compute = {});
 
 /// Reads and validates `path` (a config.json written by troupe).
 recorded_config read_config_json(const std::string& path);

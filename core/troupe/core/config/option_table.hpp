@@ -236,6 +236,14 @@ void for_each_option(Options& o, F&& f) {
           {"scheduler-threads", "scheduler_threads",
            "actor system worker threads (0: one per core)",
            off_or_range(0, "one per core", 1, 256)});
+  declare(f, o.intra_op_threads,
+          {"intra-op-threads", "intra_op_threads",
+           "LibTorch/OpenBLAS threads per replica (0: cores / replicas)",
+           off_or_range(0, "cores / replicas", 1, 256)});
+  declare(f, o.retain_memory,
+          {"retain-memory", "retain_memory",
+           "keep freed heap memory in the process so per-step tensors do not "
+           "fault their pages in again (true/false)"});
   declare(f, o.export_params,
           {"export-params", "export_params",
            "directory for params_init.pt and params_final.pt (torch::save)",

@@ -57,6 +57,13 @@ struct trainer_options {
   core::trace_tensors trace_tensors = core::trace_tensors::full;
   /// Worker threads of the actor system; 0 = one per core.
   int64_t scheduler_threads = 0;
+  /// LibTorch and OpenBLAS threads of each replica's step; 0 = the cores
+  /// shared among the replicas (at least 1). Results are bit-identical for
+  /// a given value, not across values.
+  int64_t intra_op_threads = 0;
+  /// Keep freed heap memory in the process (core/runtime/memory.hpp), so
+  /// that tensors allocated each step do not fault their pages in again.
+  bool retain_memory = true;
   /// Directory for params_init.pt / params_final.pt; empty = none.
   std::string export_params;
   /// Device of every replica: "cpu" (or "cuda:i" on CUDA builds).

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "troupe/core/data/idx_reader.hpp"
+#include "troupe/core/runtime/memory.hpp"
 #include "troupe/core/util/errors.hpp"
 
 namespace troupe::core {
@@ -37,7 +38,11 @@ tensor_dataset make_image_dataset(const std::string& images_path,
                                  expected_side));
   auto features = images.dims[1] * images.dims[2];
   auto raw = torch::from_blob(images.data.data(), {n, features}, torch::kUInt8);
-  auto x = raw.to(torch::kFloat32).div_(255.0f);
+  // One pass from bytes to [0, 1] floats, into pages advised huge before
+  // they are touched (a 60000-image set is 188 MB of floats).
+  auto x = torch::empty({n, features}, torch::kFloat32);
+  advise_huge_pages(x.data_ptr(), x.nbytes());
+  torch::div_out(x, raw, torch::scalar_tensor(255.0f));
   auto y = torch::from_blob(labels.data.data(), {n}, torch::kUInt8)
              .to(torch::kInt64);
   return {x, y};

@@ -4,6 +4,20 @@
 
 namespace troupe::core {
 
+namespace {
+
+/// Makes every `.grad` of `params` a view into `flat`, in order.
+void point_grads(std::vector<at::Tensor>& params, const at::Tensor& flat) {
+  int64_t offset = 0;
+  for (auto& p : params) {
+    auto n = p.numel();
+    p.mutable_grad() = flat.narrow(0, offset, n).view(p.sizes());
+    offset += n;
+  }
+}
+
+} // namespace
+
 flat_grads::flat_grads(const std::vector<at::Tensor>& params)
     : params_(params) {
   int64_t total = 0;
@@ -12,12 +26,7 @@ flat_grads::flat_grads(const std::vector<at::Tensor>& params)
   auto opts = params_.empty() ? torch::TensorOptions().dtype(torch::kFloat32)
                               : params_.front().options();
   buffer_ = torch::zeros({total}, opts.requires_grad(false));
-  int64_t offset = 0;
-  for (auto& p : params_) {
-    auto n = p.numel();
-    p.mutable_grad() = buffer_.narrow(0, offset, n).view(p.sizes());
-    offset += n;
-  }
+  point_grads(params_, buffer_);
 }
 
 void flat_grads::zero() {
@@ -31,6 +40,27 @@ void flat_grads::assign(const at::Tensor& reduced) {
               "flat_grads::assign: reduced gradient has ", reduced.numel(),
               " elements, the buffer ", buffer_.numel());
   buffer_.copy_(reduced);
+}
+
+void flat_grads::step_with(const at::Tensor& reduced,
+                           const std::function<void()>& step) {
+  if (reduced.is_same(buffer_))
+    return step();
+  TORCH_CHECK(
+    reduced.numel() == buffer_.numel()
+      && reduced.scalar_type() == buffer_.scalar_type()
+      && reduced.device() == buffer_.device() && reduced.is_contiguous(),
+    "flat_grads::step_with: the reduced gradient (", reduced.numel(),
+    " elements of ", reduced.scalar_type(), ") does not match the buffer (",
+    buffer_.numel(), " of ", buffer_.scalar_type(), ")");
+  point_grads(params_, reduced);
+  struct restore {
+    flat_grads& g;
+    ~restore() {
+      point_grads(g.params_, g.buffer_);
+    }
+  } back{*this};
+  step();
 }
 
 bool flat_grads::intact() const {

@@ -3,6 +3,7 @@
 // Flat gradient buffers: one contiguous tensor per replica whose slices are
 // the parameters' `.grad`, so gradients reduce without a packing copy.
 
+#include <functional>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -28,6 +29,14 @@ public:
   /// buffer (one replica), a copy otherwise.
   void assign(const at::Tensor& reduced);
 
+  /// Runs `step` (an optimizer step) with every `.grad` a view into
+  /// `reduced` (laid out like the buffer), then points them back at the
+  /// buffer, also when `step` throws. No copy: every replica reads the one
+  /// reduced tensor, so `step` must not write the gradients in place
+  /// (LibTorch's optimizers only read them). When `reduced` is this buffer
+  /// (one replica) the views stay as they are.
+  void step_with(const at::Tensor& reduced, const std::function<void()>& step);
+
   /// True while every parameter's `.grad` still aliases the buffer.
   bool intact() const;
 
@@ -44,11 +53,10 @@ at::Tensor rank_ordered_sum(const std::vector<at::Tensor>& xs);
 void rank_ordered_sum_into(at::Tensor& out, const std::vector<at::Tensor>& xs);
 
 /// Output buffers for reduced gradients, reused once nobody else holds them.
-/// A reduced gradient travels to the steppers by handle; they copy it into
-/// their own buffers and let go, so after a step or two its buffer is free
-/// again. Allocating a fresh multi-megabyte tensor each step instead costs
-/// page faults: at 10M parameters, three times the time of the sum itself
-/// (bench/reduce_bandwidth).
+/// A reduced gradient travels to the steppers by handle; they step from it
+/// and let go, so after a step or two its buffer is free again. Allocating a
+/// fresh multi-megabyte tensor each step instead costs page faults: at 10M
+/// parameters, three times the time of the sum itself (bench/reduce_bandwidth).
 class reduce_buffers {
 public:
   /// Keeps at most `capacity` buffers; beyond that, allocates.

@@ -12,6 +12,7 @@ namespace troupe::core {
 /// bytes (its last whole record), appends `tail` (a whole record taken back
 /// for an amend; may be empty) and closes `f`. Errors are ignored: the file
 /// is being given up on, and shrinking needs no space.
-void cut_back_and_close(FILE* f, long size, const std::string& tail = {}) noexcept;
+void cut_back_and_close(FILE* f, long size,
+                        const std::string& tail = {}) noexcept;
 
 } // namespace troupe::core
