@@ -64,6 +64,9 @@ huge_options)
   expect 2 "invalid --timeout" "$syn" --timeout=1e10
   expect 2 "invalid --scheduler-threads" "$syn" --scheduler-threads=100000
   expect 2 "invalid --scheduler-threads" "$syn" --scheduler-threads=9223372036854775807
+  expect 2 "invalid --intra-op-threads" "$syn" --intra-op-threads=100000
+  expect 2 "invalid --intra-op-threads" "$syn" --intra-op-threads=-1
+  expect 2 "invalid --retain-memory" "$syn" --retain-memory=maybe
   expect 2 "invalid --eval-batch-size" "$syn" --eval-batch-size=9223372036854775807
   expect 2 "invalid --ema-loss" "$syn" --ema-loss=2
   expect 2 "invalid --ema-loss" "$syn" --ema-loss=inf
@@ -254,7 +257,8 @@ property)
     -1 0 1 2 3 7 64 1000000 99999999999999999999 abc "" " 1" 1e3)
   reals=(nan inf -inf 1e308 -1e308 1e-320 0 -0 0.5 1 2 1e10 abc "")
   int_flags=(replicas accumulate batch-size max-epochs val-every-n-steps
-    log-every-n-steps scheduler-threads eval-batch-size steps-ahead
+    log-every-n-steps scheduler-threads intra-op-threads eval-batch-size
+    steps-ahead
     logger-credits patience samples features classes seed)
   real_flags=(lr momentum timeout ema-loss)
   for draw in $(seq 30); do

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include "troupe/core/runtime/memory.hpp"
 #include "troupe/core/util/errors.hpp"
 
 namespace troupe::core {
@@ -135,7 +136,10 @@ idx_array read_idx(const std::string& path, int expected_rank) {
                                  "bytes, more than {} compressed bytes can "
                                  "hold",
                                  expected, in.file_size()));
-  // Decoded straight into a buffer of the announced size: no regrowth.
+  // Decoded straight into a buffer of the announced size (no regrowth), in
+  // pages advised huge before they are touched.
+  result.data.reserve(static_cast<size_t>(expected));
+  advise_huge_pages(result.data.data(), result.data.capacity());
   result.data.resize(static_cast<size_t>(expected));
   auto have = in.read(result.data.data(), result.data.size());
   if (have < expected)
