@@ -7,7 +7,9 @@ Runs `fashion_mnist` on its defaults with the console logging every step
   libraries_seconds   process start to its first line (the dynamic loader,
                       LibTorch's static initialisers, option parsing)
   data_seconds        that line to the plan (reading and decoding the four
-                      IDX files, building the tensors)
+                      IDX files, building the tensors, then the fit's
+                      set-up: run directory, replica, actor system; the
+                      console sink prints the plan)
   first_step_seconds  process start to the console line of step 1
                       (target: <= 1.0 s)
 

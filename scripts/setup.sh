@@ -37,8 +37,10 @@ esac
 
 jobs=$(nproc)
 # Configure once: later builds re-run CMake by themselves when a CMakeLists
-# changed. Arguments (CMake options) configure again.
-if [ ! -f build/CMakeCache.txt ] || [ $# -gt 0 ]; then
+# changed. Arguments (CMake options), or a configure that never finished,
+# configure again.
+if [ ! -f build/CMakeCache.txt ] || [ $# -gt 0 ] \
+   || { [ ! -f build/Makefile ] && [ ! -f build/build.ninja ]; }; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@"
 fi
 # TROUPE_BUILD_TARGETS: only these targets (e.g. the launcher); default all.

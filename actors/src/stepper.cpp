@@ -3,6 +3,7 @@
 #include <cmath>
 #include <deque>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -35,6 +36,10 @@ struct stepper_state {
   bool awaiting_reduced = false;
   bool failed = false;
   std::deque<step_batch> queue;
+  /// An evaluation of a step this replica has not applied yet: it runs once
+  /// that step's reduced gradient is in (the coordinator may ask as soon as
+  /// it has the step's summary, before this stepper got its answer).
+  std::optional<eval_request> held_eval;
 };
 
 using stepper_impl = tapped_stateful<stepper_actor, stepper_state>;
@@ -194,6 +199,13 @@ void export_params(stepper_impl* self, const char* file) {
   core::write_file_atomic(path, bytes.str());
 }
 
+/// Exports (test) and evaluates the parameters after step `r.step`.
+void run_eval(stepper_impl* self, const eval_request& r) {
+  if (r.kind == eval_kind::test)
+    export_params(self, "params_final.pt");
+  evaluate(self, r.kind, r.step);
+}
+
 void run_queued(stepper_impl* self) {
   auto& st = self->state;
   while (!st.failed && !st.awaiting_reduced && !st.queue.empty()) {
@@ -241,6 +253,11 @@ void apply_reduced(stepper_impl* self, const reduced_gradient& r) {
     ++st.next_step;
     if (st.cfg.sched.is_validation_step(r.step))
       evaluate(self, eval_kind::validation, r.step);
+    if (st.held_eval && st.held_eval->step < st.next_step) {
+      auto e = *st.held_eval;
+      st.held_eval.reset();
+      run_eval(self, e);
+    }
     run_queued(self);
   });
 }
@@ -270,9 +287,10 @@ stepper_actor::behavior_type stepper(stepper_impl* self, stepper_config cfg) {
     },
     [=](const eval_request& r) {
       guard(self, r.step, [&] {
-        if (r.kind == eval_kind::test)
-          export_params(self, "params_final.pt");
-        evaluate(self, r.kind, r.step);
+        if (r.step >= self->state.next_step)
+          self->state.held_eval = r;
+        else
+          run_eval(self, r);
       });
     },
   };

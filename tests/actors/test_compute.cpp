@@ -92,14 +92,21 @@ TEST_CASE("every step runs with the intra-op setting, on every thread",
   }
 }
 
-TEST_CASE("the default shares the cores among the replicas",
+TEST_CASE("the default shares the usable cores among the replicas",
           "[actors][compute]") {
-  auto cores = static_cast<int64_t>(std::thread::hardware_concurrency());
+  auto cores = core::usable_cores();
+  CHECK(cores >= 1);
+  CHECK(cores <= static_cast<int64_t>(std::thread::hardware_concurrency()));
   core::trainer_options o;
-  o.replicas = 1;
-  CHECK(trainer{o}.intra_op_threads() == std::max<int64_t>(1, cores));
-  o.replicas = 64;
-  CHECK(trainer{o}.intra_op_threads() == std::max<int64_t>(1, cores / 64));
+  for (int64_t replicas : {1, 2, 3, 64}) {
+    o.replicas = replicas;
+    auto n = trainer{o}.intra_op_threads();
+    CHECK(n >= 1);
+    // Never more threads than cores in all, unless one each is too many.
+    CHECK(n * replicas <= std::max(cores, replicas));
+    // Not fewer than the share either.
+    CHECK(n * replicas > cores - replicas);
+  }
   o.intra_op_threads = 3;
   CHECK(trainer{o}.intra_op_threads() == 3);
 }

@@ -9,7 +9,14 @@
 #include "boring_model.hpp"
 #include "metrics_reader.hpp"
 #include "temp_dir.hpp"
+#include "troupe/actors/stepper.hpp"
 #include "troupe/actors/trainer.hpp"
+#include "troupe/messages/type_ids.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <thread>
 
 using namespace troupe;
 using namespace troupe::test;
@@ -211,4 +218,57 @@ TEST_CASE("validation over unequal replica shards is sample-weighted",
   CHECK(series(points, "test/loss").at(5)
         == Approx(test_ref.loss.item<double>()));
   CHECK(series(points, "test/acc").at(5) == Approx(test_ref.metrics[0].value));
+}
+
+TEST_CASE("a stepper evaluates a step only after applying it",
+          "[actors][steps]") {
+  // The coordinator may ask for the test as soon as it has the last step's
+  // summary, before the stepper got that step's reduced gradient: the
+  // stepper holds the request until the step is applied.
+  caf::actor_system_config cfg;
+  cfg.add_message_types<caf::id_block::troupe>();
+  cfg.set("logger.console", caf::atom("none"));
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  core::trainer_options o;
+  o.batch_size = 16;
+  auto data = std::make_shared<const core::data_module>(small_data(64));
+  actors::stepper_config sc;
+  sc.sched = core::schedule::make(o, data->train.size());
+  auto log = std::make_shared<micro_log>();
+  sc.model = recording_model(log);
+  torch::manual_seed(0);
+  sc.module = sc.model.make();
+  sc.data = data;
+  // This test's thread plays the aggregator and the coordinator.
+  sc.aggregator = caf::actor_cast<actors::aggregator_actor>(self);
+  sc.coordinator = caf::actor_cast<actors::failure_sink_actor>(self);
+  auto stepper = actors::spawn_stepper(sys, sc);
+  step_batch b;
+  b.step = 1;
+  b.micro.push_back(
+    micro_batch{tensor_payload{data->train.inputs.slice(0, 0, 16)},
+                tensor_payload{data->train.targets.slice(0, 0, 16)}});
+  self->send(stepper, std::move(b));
+  auto before = core::state_digest(*sc.module);
+  self->receive([&](contribution& c) -> reduced_gradient {
+    // The test request overtakes the answer.
+    self->send(stepper, eval_request{eval_kind::test, 1});
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return reduced_gradient{1, tensor_payload{c.grad.tensor.clone()}};
+  });
+  uint64_t evaluated = 0;
+  self->receive(
+    [&](eval_contribution& e) {
+      CHECK(e.kind == eval_kind::test);
+      CHECK(e.step == 1);
+      evaluated = e.param_digest;
+    },
+    [&](actor_failure& f) {
+      FAIL(f.actor << ": " << f.what);
+    });
+  auto after = core::state_digest(*sc.module);
+  CHECK(after != before);    // the step changed the parameters
+  CHECK(evaluated == after); // and the test saw them changed
+  self->send_exit(stepper, caf::exit_reason::user_shutdown);
 }

@@ -76,9 +76,25 @@ TEST_CASE("an optimizer steps from the reduced tensor without a copy",
                                 }),
                     "x");
   CHECK(g.intact());
-  // A reduced tensor of another size is refused, naming both.
+  // A reduced tensor of another size, type or layout is refused, naming
+  // both sides.
   CHECK_THROWS_WITH(g.step_with(torch::zeros({4}), [] {}),
-                    Catch::Contains("4 elements") && Catch::Contains("(5 of"));
+                    Catch::Contains("4 elements")
+                      && Catch::Contains("buffer (1-d, 5 elements"));
+  CHECK_THROWS_WITH(g.step_with(torch::zeros({5}, torch::kFloat64), [] {}),
+                    Catch::Contains("Double"));
+  CHECK_THROWS_WITH(g.step_with(torch::zeros({10}).slice(0, 0, 10, 2), [] {}),
+                    Catch::Contains("strided"));
+  CHECK(g.intact());
+  // A real optimizer step: SGD with momentum reads the reduced tensor and
+  // leaves it as it was.
+  torch::optim::SGD sgd({p, q}, torch::optim::SGDOptions(0.5).momentum(0.9));
+  g.step_with(reduced, [&] {
+    sgd.step();
+  });
+  CHECK(p.detach().equal(torch::tensor({-0.5f, -1.0f, -1.5f})));
+  CHECK(q.detach().equal(torch::tensor({-2.0f, -2.5f})));
+  CHECK(reduced.equal(kept));
   CHECK(g.intact());
   // One replica: the buffer itself, views untouched.
   auto before = p.grad().data_ptr();

@@ -130,33 +130,39 @@ idx_array read_idx(const std::string& path, int expected_rank) {
                                    i, d, in.file_size()));
     expected *= d;
   }
-  if (expected > most)
-    throw data_error(path,
-                     fmt::format("corrupt header: it announces {} data "
-                                 "bytes, more than {} compressed bytes can "
-                                 "hold",
-                                 expected, in.file_size()));
   // Decoded straight into a buffer of the announced size (no regrowth), in
-  // pages advised huge before they are touched.
-  result.data.reserve(static_cast<size_t>(expected));
+  // pages advised huge before they are touched. A header can still announce
+  // far more than the stream holds: the buffer grows past a first part
+  // sized from the file only as data actually arrives.
+  auto total = static_cast<size_t>(expected);
+  const size_t first_part = std::min<size_t>(
+    total, std::max<uint64_t>(uint64_t{64} << 20, 8 * in.file_size()));
+  result.data.reserve(first_part);
   advise_huge_pages(result.data.data(), result.data.capacity());
-  result.data.resize(static_cast<size_t>(expected));
-  auto have = in.read(result.data.data(), result.data.size());
-  if (have < expected)
-    throw data_error(path,
-                     fmt::format("truncated: header announces {} data "
-                                 "bytes, file holds {}",
-                                 expected, have));
+  size_t have = 0;
+  while (have < total) {
+    auto next = have == 0 ? first_part : std::min(total, 2 * have);
+    result.data.resize(next);
+    auto got = in.read(result.data.data() + have, next - have);
+    have += got;
+    if (have < next)
+      throw data_error(path,
+                       fmt::format("truncated: header announces {} data "
+                                   "bytes, file holds {}",
+                                   expected, have));
+  }
+  // Anything after the data is refused; counted up to 1 MiB more.
   uint8_t extra[4096];
-  if (auto more = in.read(extra, sizeof(extra)); more > 0) {
-    uint64_t total = expected + more;
-    while ((more = in.read(extra, sizeof(extra))) > 0)
-      total += more;
+  size_t more = 0;
+  for (size_t got = 0;
+       more < (size_t{1} << 20) && (got = in.read(extra, sizeof(extra))) > 0;)
+    more += got;
+  if (more > 0)
     throw data_error(path,
                      fmt::format("size mismatch: header announces {} "
-                                 "data bytes, file holds {}",
-                                 expected, total));
-  }
+                                 "data bytes, file holds {}{}",
+                                 expected, expected + more,
+                                 more >= (size_t{1} << 20) ? " or more" : ""));
   return result;
 }
 

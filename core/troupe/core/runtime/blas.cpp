@@ -1,6 +1,7 @@
 #include "troupe/core/runtime/blas.hpp"
 
 #include <dlfcn.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <thread>
@@ -49,9 +50,16 @@ void set_compute_threads(int n) {
     f(n);
 }
 
+int64_t usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    return std::max(1, CPU_COUNT(&set));
+  return std::max<int64_t>(1, std::thread::hardware_concurrency());
+}
+
 int64_t default_intra_op_threads(int64_t replicas) {
-  auto cores = static_cast<int64_t>(std::thread::hardware_concurrency());
-  return std::max<int64_t>(1, cores / std::max<int64_t>(1, replicas));
+  return std::max<int64_t>(1, usable_cores() / std::max<int64_t>(1, replicas));
 }
 
 void adopt_compute_threads() {

@@ -17,14 +17,19 @@ std::string blas_core();
 /// "openblas (Haswell kernel)", or "reference".
 std::string blas_description();
 
-/// Sets LibTorch's intra-op threads and, under OpenBLAS, its own pool.
-/// Call before the actor system starts; threads the actor system starts
+/// Sets LibTorch's intra-op threads and, under OpenBLAS, its own pool, for
+/// the whole process: fits running at the same time in one process should
+/// use the same value. Call before the actor system starts; threads it starts
 /// pick the setting up (see compute_thread_hook in the trainer), threads
 /// that ran ATen before keep their old one.
 void set_compute_threads(int n);
 
-/// Intra-op threads per replica when the option is 0: the cores shared
-/// among the replicas, at least 1.
+/// The cores this process may run on (its CPU affinity, which containers
+/// and taskset narrow), at least 1.
+int64_t usable_cores();
+
+/// Intra-op threads per replica when the option is 0: the usable cores
+/// shared among the replicas, at least 1.
 int64_t default_intra_op_threads(int64_t replicas);
 
 /// Makes this thread use the intra-op setting of set_compute_threads

@@ -10,7 +10,8 @@ namespace troupe::core {
 /// tensor allocated afresh each step (a batch, an activation, a weight's
 /// gradient) then reuses pages that are already mapped instead of faulting
 /// them in again: on a virtual machine a fault costs about 13 us per 4 KiB
-/// page. Process-wide and idempotent; a no-op on other C libraries.
+/// page. Process-wide, idempotent and permanent (a later fit with
+/// retain_memory off does not undo it); a no-op on other C libraries.
 void retain_freed_memory();
 
 /// Asks the kernel to back [p, p + n) with transparent huge pages (madvise)

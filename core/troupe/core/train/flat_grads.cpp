@@ -1,5 +1,8 @@
 #include "troupe/core/train/flat_grads.hpp"
 
+#include <stdexcept>
+
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 namespace troupe::core {
@@ -46,20 +49,24 @@ void flat_grads::step_with(const at::Tensor& reduced,
                            const std::function<void()>& step) {
   if (reduced.is_same(buffer_))
     return step();
-  TORCH_CHECK(
-    reduced.numel() == buffer_.numel()
-      && reduced.scalar_type() == buffer_.scalar_type()
-      && reduced.device() == buffer_.device() && reduced.is_contiguous(),
-    "flat_grads::step_with: the reduced gradient (", reduced.numel(),
-    " elements of ", reduced.scalar_type(), ") does not match the buffer (",
-    buffer_.numel(), " of ", buffer_.scalar_type(), ")");
-  point_grads(params_, reduced);
+  if (reduced.dim() != 1 || reduced.numel() != buffer_.numel()
+      || reduced.scalar_type() != buffer_.scalar_type()
+      || reduced.device() != buffer_.device() || !reduced.is_contiguous())
+    throw std::invalid_argument(fmt::format(
+      "the reduced gradient ({}-d, {} elements of {} on {}{}) does not match "
+      "this replica's gradient buffer (1-d, {} elements of {} on {})",
+      reduced.dim(), reduced.numel(), c10::toString(reduced.scalar_type()),
+      reduced.device().str(), reduced.is_contiguous() ? "" : ", strided",
+      buffer_.numel(), c10::toString(buffer_.scalar_type()),
+      buffer_.device().str()));
+  // Put back on every path, also when pointing the views fails midway.
   struct restore {
     flat_grads& g;
     ~restore() {
       point_grads(g.params_, g.buffer_);
     }
   } back{*this};
+  point_grads(params_, reduced);
   step();
 }
 
