@@ -37,17 +37,6 @@ TEST_CASE("gradients accumulate into one flat buffer", "[core][grads]") {
   CHECK(g.buffer().abs().sum().item<double>() == 0);
 }
 
-TEST_CASE("assign copies unless handed the buffer itself", "[core][grads]") {
-  auto p = torch::zeros({3}, torch::requires_grad());
-  flat_grads g{{p}};
-  auto before = g.buffer().data_ptr();
-  g.assign(g.buffer());
-  CHECK(g.buffer().data_ptr() == before);
-  g.assign(torch::tensor({1.0f, 2.0f, 3.0f}));
-  CHECK(p.grad().equal(torch::tensor({1.0f, 2.0f, 3.0f})));
-  CHECK(g.buffer().data_ptr() == before);
-}
-
 TEST_CASE("an optimizer steps from the reduced tensor without a copy",
           "[core][grads]") {
   auto p = torch::zeros({3}, torch::requires_grad());

@@ -36,15 +36,6 @@ void flat_grads::zero() {
   buffer_.zero_();
 }
 
-void flat_grads::assign(const at::Tensor& reduced) {
-  if (reduced.is_same(buffer_))
-    return;
-  TORCH_CHECK(reduced.numel() == buffer_.numel(),
-              "flat_grads::assign: reduced gradient has ", reduced.numel(),
-              " elements, the buffer ", buffer_.numel());
-  buffer_.copy_(reduced);
-}
-
 void flat_grads::step_with(const at::Tensor& reduced,
                            const std::function<void()>& step) {
   if (reduced.is_same(buffer_))

@@ -25,10 +25,6 @@ public:
   /// Sets every gradient to zero (in place, views stay).
   void zero();
 
-  /// Makes the gradients equal to `reduced`: nothing when `reduced` is this
-  /// buffer (one replica), a copy otherwise.
-  void assign(const at::Tensor& reduced);
-
   /// Runs `step` (an optimizer step) with every `.grad` a view into
   /// `reduced` (laid out like the buffer), then points them back at the
   /// buffer, also when `step` throws. No copy: every replica reads the one
