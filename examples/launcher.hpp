@@ -18,6 +18,7 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <torch/serialize.h>
 
 #include "troupe/actors/trainer.hpp"
 #include "troupe/core/config/cli.hpp"
@@ -25,6 +26,7 @@
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/train/callback.hpp"
+#include "troupe/core/train/optimizer.hpp"
 #include "troupe/core/util/errors.hpp"
 
 namespace launcher {
@@ -44,7 +46,8 @@ inline void add_callback_options(troupe::core::arg_parser& p,
         "log train/loss_ema, an EMA of the loss with this alpha in (0, 1] "
         "(0: off)",
         c.ema_alpha, real_in(0, 1, false));
-  p.add("lr-monitor", "log lr-SGD through the lr_monitor callback",
+  p.add("lr-monitor",
+        "log lr-<optimizer> (e.g. lr-AdamW) through the lr_monitor callback",
         c.lr_monitor);
   p.add("early-stopping",
         "stop when this validation metric stops improving "
@@ -58,12 +61,69 @@ inline void add_callback_options(troupe::core::arg_parser& p,
         c.patience, in_range(1, 1'000'000));
 }
 
+/// Options every launcher adds for the model's parameters.
+struct model_options {
+  std::string load_params; ///< torch::save file to start from; "" = none
+  bool evaluate_only = false;
+};
+
+inline void add_model_options(troupe::core::arg_parser& p, model_options& m) {
+  using namespace troupe::core::option_checks;
+  p.add("load-params",
+        "start from these parameters (a params_*.pt of --export-params)",
+        m.load_params, path_like("a file"));
+  p.add("evaluate-only",
+        "evaluate the parameters (--load-params, else the seed's) on the "
+        "validation and test sets, train nothing (true/false)",
+        m.evaluate_only);
+}
+
+/// `def` whose replicas start from the parameters in `file` (when not
+/// empty). The file is read here, once: a missing or mismatched one is a
+/// data_error naming it before anything starts.
+inline troupe::core::model_def with_params(troupe::core::model_def def,
+                                           const std::string& file) {
+  if (file.empty())
+    return def;
+  auto loaded = def.make();
+  try {
+    torch::load(loaded, file);
+  } catch (const std::exception& e) {
+    throw troupe::core::data_error(file,
+                                   "cannot load the model's parameters: "
+                                     + troupe::core::error_text(e));
+  }
+  // torch::load takes the file's shapes: hold them against the model's.
+  auto fresh = def.make();
+  auto want = fresh->named_parameters();
+  auto got = loaded->named_parameters();
+  for (const auto& p : want) {
+    auto* q = got.find(p.key());
+    if (q == nullptr)
+      throw troupe::core::data_error(
+        file, "has no parameter '" + p.key() + "' (another model?)");
+    if (q->sizes() != p.value().sizes())
+      throw troupe::core::data_error(
+        file,
+        fmt::format("parameter '{}' is {} in the file, {} in the model",
+                    p.key(), fmt::join(q->sizes(), "x"),
+                    fmt::join(p.value().sizes(), "x")));
+  }
+  auto make = def.make;
+  def.make = [make, loaded] {
+    auto m = make();
+    troupe::core::copy_state(*loaded, *m);
+    return m;
+  };
+  return def;
+}
+
 inline void add_callbacks(troupe::trainer& t, const callback_options& c) {
   using namespace troupe::core;
   if (c.ema_alpha > 0)
     t.add_callback(std::make_shared<ema_metric>(c.ema_alpha, "train/loss"));
   if (c.lr_monitor)
-    t.add_callback(std::make_shared<lr_monitor>());
+    t.add_callback(std::make_shared<lr_monitor>(optimizer_class(t.options())));
   if (!c.early_stopping.empty())
     t.add_callback(std::make_shared<early_stopping>(
       c.early_stopping, static_cast<int>(c.patience), 0.0,
@@ -82,6 +142,22 @@ template <class... Ts>
 void complain(fmt::format_string<Ts...> text, Ts&&... xs) {
   auto line = fmt::format(text, std::forward<Ts>(xs)...);
   std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+/// --evaluate-only: prints the validation and test metrics.
+inline int evaluate(troupe::trainer& t, const troupe::core::model_def& model,
+                    const troupe::core::data_module& data) {
+  auto e = t.evaluate(model, data);
+  if (!e.error.empty()) {
+    complain("error: evaluation failed: {}\n", e.error);
+    return 1;
+  }
+  say("evaluated:\n");
+  for (const auto* ms : {&e.val, &e.test})
+    for (const auto& m : *ms)
+      say("  {} = {:.4f}\n", m.name, m.value);
+  std::fflush(stdout);
+  return 0;
 }
 
 /// Parses, then runs `body`; maps exceptions and outcomes to exit codes.

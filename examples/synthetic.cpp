@@ -14,7 +14,6 @@ int main(int argc, char** argv) {
   opts.intra_op_threads = 1;
   opts.max_epochs = 2;
   opts.log_every_n_steps = 10;
-  opts.lr = 0.05;
   int64_t samples = 4096;
   int64_t features = 32;
   int64_t classes = 4;
@@ -28,6 +27,8 @@ int main(int argc, char** argv) {
   parser.add("features", "input features", features, in_range(1, 100'000));
   parser.add("classes", "classes (cluster centres)", classes,
              in_range(2, 100'000));
+  launcher::model_options mo;
+  launcher::add_model_options(parser, mo);
   launcher::add_callback_options(parser, cbs);
   return launcher::run(argc, argv, parser, [&] {
     // The generated inputs are samples x 1.25 x features floats.
@@ -39,12 +40,19 @@ int main(int argc, char** argv) {
                     samples * features));
     auto data = troupe::core::make_synthetic(samples, samples / 8, samples / 8,
                                              features, classes, opts.seed);
+    // This example's SGD rate; other optimizers keep their own default.
+    if (!opts.lr && opts.optimizer == "sgd")
+      opts.lr = 0.05;
+    auto def = launcher::with_params(
+      troupe::core::mlp_classifier({features, 64, classes}), mo.load_params);
+    if (mo.evaluate_only) {
+      troupe::trainer t{opts, "synthetic"};
+      return launcher::evaluate(t, def, data);
+    }
     launcher::resolve_run_dir(opts, "synthetic");
     troupe::trainer t{opts, "synthetic"};
     launcher::add_callbacks(t, cbs);
-    return launcher::fit(t,
-                         troupe::core::mlp_classifier({features, 64, classes}),
-                         data,
+    return launcher::fit(t, def, data,
                          {fmt::format("samples             = {}", samples)});
   });
 }

@@ -1,11 +1,13 @@
 #include "troupe/actors/aggregator.hpp"
 
+#include <cmath>
 #include <map>
 #include <optional>
 #include <vector>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "troupe/core/train/flat_grads.hpp"
 #include "troupe/core/train/reducers.hpp"
@@ -19,6 +21,7 @@ struct aggregator_state {
   static inline const char* name = "aggregator";
 
   int32_t replicas = 1;
+  std::optional<double> clip_grad_norm;
   /// The rank whose contribution arrived last (it completes the step).
   int32_t last_rank = 0;
   summary_sink_actor coordinator;
@@ -42,7 +45,26 @@ caf::error fail(aggregator_impl* self, int64_t step, std::string what) {
   return caf::make_error(caf::sec::runtime_error, std::move(what));
 }
 
-void reduce_step(aggregator_impl* self) {
+/// The replicas' buffers averaged in rank order; undefined when none came.
+at::Tensor average_buffers(aggregator_impl* self) {
+  auto& st = self->state;
+  if (!st.slots.front()->buffers.tensor.defined())
+    return {};
+  auto sum = st.slots.front()->buffers.tensor.clone();
+  for (size_t r = 1; r < st.slots.size(); ++r) {
+    const auto& x = st.slots[r]->buffers.tensor;
+    if (!x.defined() || x.sizes() != sum.sizes()
+        || x.scalar_type() != sum.scalar_type())
+      throw std::runtime_error(fmt::format("rank {} sent buffers unlike rank "
+                                           "0's",
+                                           r));
+    sum.add_(x);
+  }
+  return sum.div_(static_cast<double>(st.slots.size()));
+}
+
+/// Returns false after reporting a failure.
+bool reduce_step(aggregator_impl* self) {
   auto& st = self->state;
   std::vector<at::Tensor> grads;
   std::vector<metric_sums> outputs;
@@ -60,7 +82,51 @@ void reduce_step(aggregator_impl* self) {
   summary.lr = st.slots.front()->lr;
   summary.reduced = core::reduce_in_rank_order(outputs);
   summary.per_replica = std::move(outputs);
-  reduced_gradient reduced{st.next_step, tensor_payload{st.buffers.sum(grads)}};
+  reduced_gradient reduced{st.next_step, tensor_payload{st.buffers.sum(grads)},
+                           tensor_payload{}};
+  try {
+    reduced.buffers.tensor = average_buffers(self);
+  } catch (const std::exception& e) {
+    auto err = fail(self, st.next_step, e.what());
+    for (auto& a : st.answers)
+      a.deliver(err);
+    return false;
+  }
+  if (st.clip_grad_norm) {
+    auto& g = reduced.grad.tensor;
+    auto norm = at::linalg_vector_norm(g, 2, c10::nullopt, false, at::kDouble)
+                  .item<double>();
+    if (!std::isfinite(norm)) {
+      auto err = fail(self, st.next_step,
+                      fmt::format("the reduced gradient of step {} has a "
+                                  "non-finite norm ({}); it cannot be clipped",
+                                  st.next_step, norm));
+      for (auto& a : st.answers)
+        a.deliver(err);
+      return false;
+    }
+    for (const auto& m : summary.reduced)
+      if (m.name == "grad_norm") {
+        auto err = fail(self, st.next_step,
+                        "the model's step function returned a metric named "
+                        "'grad_norm'; with --clip-grad-norm troupe logs the "
+                        "gradient's norm under that name");
+        for (auto& a : st.answers)
+          a.deliver(err);
+        return false;
+      }
+    auto coef = *st.clip_grad_norm / (norm + 1e-6);
+    if (coef < 1) {
+      // One replica: the tensor is that stepper's buffer, which a message
+      // must not change; several: this actor's own sum.
+      if (grads.size() == 1)
+        g = g * coef;
+      else
+        g.mul_(coef);
+    }
+    auto n = static_cast<double>(samples);
+    summary.reduced.push_back({"grad_norm", norm * n, n});
+  }
   for (auto& s : st.slots)
     s.reset();
   // Delivery order is scheduling, not semantics (every stepper gets the same
@@ -77,14 +143,17 @@ void reduce_step(aggregator_impl* self) {
   self->send(st.coordinator, std::move(summary));
   st.answers[home].deliver(reduced);
   ++st.next_step;
+  return true;
 }
 
 aggregator_actor::behavior_type
 aggregator(aggregator_impl* self, int32_t replicas,
-           summary_sink_actor coordinator, inbound_tap tap) {
+           summary_sink_actor coordinator, inbound_tap tap,
+           std::optional<double> clip_grad_norm) {
   self->tap("aggregator", std::move(tap));
   auto& st = self->state;
   st.replicas = replicas;
+  st.clip_grad_norm = clip_grad_norm;
   st.coordinator = std::move(coordinator);
   st.slots.resize(static_cast<size_t>(replicas));
   st.answers.resize(static_cast<size_t>(replicas));
@@ -155,9 +224,10 @@ aggregator(aggregator_impl* self, int32_t replicas,
 
 aggregator_actor spawn_aggregator(caf::actor_system& sys, int32_t replicas,
                                   summary_sink_actor coordinator,
-                                  inbound_tap tap) {
-  return sys.spawn(aggregator, replicas, std::move(coordinator),
-                   std::move(tap));
+                                  inbound_tap tap,
+                                  std::optional<double> clip_grad_norm) {
+  return sys.spawn(aggregator, replicas, std::move(coordinator), std::move(tap),
+                   clip_grad_norm);
 }
 
 } // namespace troupe::actors

@@ -14,7 +14,8 @@ pipeline_handles spawn_pipeline(caf::actor_system& sys,
                                 coordinator_actor coordinator) {
   pipeline_handles p;
   p.aggregator = spawn_aggregator(sys, static_cast<int32_t>(cfg.sched.replicas),
-                                  coordinator, cfg.tap);
+                                  coordinator, cfg.tap,
+                                  cfg.options.clip_grad_norm);
   auto data = cfg.data;
   for (int64_t r = 0; r < cfg.sched.replicas; ++r) {
     stepper_config sc;
@@ -23,8 +24,8 @@ pipeline_handles spawn_pipeline(caf::actor_system& sys,
     sc.sched = cfg.sched;
     sc.module = cfg.replicas[static_cast<size_t>(r)];
     sc.model = cfg.model;
-    sc.lr = cfg.options.lr;
-    sc.momentum = cfg.options.momentum;
+    sc.make_optimizer = cfg.optimizer;
+    sc.lr_at = cfg.lr_schedule;
     sc.device = cfg.options.device;
     sc.data = data;
     sc.eval_batch_size = cfg.options.eval_batch_size;

@@ -29,7 +29,12 @@ struct stepper_state {
   stepper_config cfg;
   std::string id; ///< stepper[rank]
   torch::Device device{torch::kCPU};
-  std::unique_ptr<torch::optim::SGD> optimizer;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  /// The groups' learning rates as the factory set them.
+  std::vector<double> initial_lrs;
+  /// The module's floating-point buffers (BatchNorm's running statistics),
+  /// averaged over replicas every step; empty with one replica.
+  std::vector<at::Tensor> float_buffers;
   at::Generator generator;
   core::flat_grads grads;
   int64_t next_step = 1;
@@ -122,14 +127,29 @@ bool run_step(stepper_impl* self, const step_batch& b) {
            fmt::format("the model drew from LibTorch's global random "
                        "generator at step {} (e.g. torch::nn::Dropout, "
                        "torch::randn without a generator); with {} replicas "
-                       "that depends on thread timing: draw from "
-                       "troupe::core::replica_generator() instead",
+                       "that depends on thread timing: use troupe::core::"
+                       "dropout, or draw from troupe::core::replica_generator()"
+                       " (troupe/core/train/layers.hpp)",
                        b.step, s.replicas));
     return false;
   }
-  auto& group = st.optimizer->param_groups().front();
-  c.lr = static_cast<torch::optim::SGDOptions&>(group.options()).lr();
+  c.lr = st.cfg.lr_at ? st.cfg.lr_at(b.step) : st.initial_lrs.front();
+  if (!std::isfinite(c.lr) || c.lr < 0) {
+    report(self, b.step,
+           fmt::format("the learning rate schedule gave {} for step {}", c.lr,
+                       b.step));
+    return false;
+  }
   c.grad.tensor = st.grads.buffer();
+  if (!st.float_buffers.empty()) {
+    auto dtype = st.float_buffers.front().scalar_type();
+    for (const auto& x : st.float_buffers)
+      dtype = c10::promoteTypes(dtype, x.scalar_type());
+    std::vector<at::Tensor> flat;
+    for (const auto& x : st.float_buffers)
+      flat.push_back(x.detach().reshape({-1}).to(dtype));
+    c.buffers.tensor = at::cat(flat);
+  }
   auto step = b.step;
   self->request(st.cfg.aggregator, caf::infinite, std::move(c))
     .then(
@@ -222,6 +242,25 @@ void run_queued(stepper_impl* self) {
   }
 }
 
+/// Copies the replicas' averaged buffers (flat, in registration order) into
+/// this replica's.
+void copy_buffers(stepper_state& st, const at::Tensor& flat) {
+  int64_t total = 0;
+  for (const auto& x : st.float_buffers)
+    total += x.numel();
+  if (flat.dim() != 1 || flat.numel() != total)
+    throw std::runtime_error(fmt::format("averaged buffers of {} values for "
+                                         "buffers of {}",
+                                         flat.numel(), total));
+  torch::NoGradGuard no_grad;
+  int64_t at = 0;
+  for (auto& x : st.float_buffers) {
+    auto n = x.numel();
+    x.copy_(flat.slice(0, at, at + n).view(x.sizes()));
+    at += n;
+  }
+}
+
 template <class F>
 void guard(stepper_impl* self, int64_t step, F f) {
   if (self->state.failed)
@@ -246,6 +285,11 @@ void apply_reduced(stepper_impl* self, const reduced_gradient& r) {
     // Steps from the reduced tensor itself: no copy into this replica's
     // buffer (every replica reads the same tensor; optimizers only read
     // gradients).
+    if (r.buffers.tensor.defined())
+      copy_buffers(st, r.buffers.tensor);
+    if (st.cfg.lr_at)
+      core::set_learning_rate(*st.optimizer, st.cfg.lr_at(r.step),
+                              st.initial_lrs);
     st.grads.step_with(r.grad.tensor, [&] {
       st.optimizer->step();
     });
@@ -273,8 +317,18 @@ stepper_actor::behavior_type stepper(stepper_impl* self, stepper_config cfg) {
     st.cfg.module->to(st.device);
     st.cfg.module->train();
     auto params = st.cfg.module->parameters();
-    st.optimizer = std::make_unique<torch::optim::SGD>(
-      params, torch::optim::SGDOptions(st.cfg.lr).momentum(st.cfg.momentum));
+    if (!st.cfg.make_optimizer)
+      throw std::invalid_argument("no optimizer factory");
+    st.optimizer = st.cfg.make_optimizer(params);
+    if (!st.optimizer || st.optimizer->param_groups().empty())
+      throw std::invalid_argument("the optimizer factory returned no "
+                                  "optimizer (or one without parameter "
+                                  "groups)");
+    st.initial_lrs = core::group_learning_rates(*st.optimizer);
+    if (st.cfg.sched.replicas > 1)
+      for (const auto& b : st.cfg.module->buffers())
+        if (b.is_floating_point())
+          st.float_buffers.push_back(b);
     st.grads = core::flat_grads(params);
     export_params(self, "params_init.pt");
   });

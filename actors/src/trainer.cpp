@@ -9,9 +9,11 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "troupe/actors/aggregator.hpp"
 #include "troupe/actors/callback_host.hpp"
 #include "troupe/actors/coordinator.hpp"
 #include "troupe/actors/logger.hpp"
+#include "troupe/actors/stepper.hpp"
 #include "troupe/actors/trace_recorder.hpp"
 #include "troupe/core/config/config_file.hpp"
 #include "troupe/core/data/augment.hpp"
@@ -21,6 +23,7 @@
 #include "troupe/core/runtime/blas.hpp"
 #include "troupe/core/runtime/interrupt.hpp"
 #include "troupe/core/runtime/memory.hpp"
+#include "troupe/core/train/metric_book.hpp"
 #include "troupe/core/train/model.hpp"
 #include "troupe/core/train/schedule.hpp"
 #include "troupe/core/util/errors.hpp"
@@ -65,8 +68,19 @@ void schedule_for_training(caf::actor_system_config& cfg) {
 } // namespace
 
 trainer::trainer(core::trainer_options opts, std::string name)
-    : opts_(std::move(opts)), name_(std::move(name)) {
+    : opts_(core::with_optimizer_defaults(std::move(opts))),
+      name_(std::move(name)) {
   // nop
+}
+
+trainer& trainer::optimizer(core::optimizer_factory f) {
+  optimizer_ = std::move(f);
+  return *this;
+}
+
+trainer& trainer::lr_schedule(core::lr_schedule f) {
+  lr_schedule_ = std::move(f);
+  return *this;
 }
 
 trainer& trainer::add_callback(core::callback_ptr cb) {
@@ -95,6 +109,147 @@ int64_t trainer::intra_op_threads() const {
     : core::default_intra_op_threads(opts_.replicas);
 }
 
+void trainer::system_config(caf::actor_system_config& cfg) const {
+  cfg.add_message_types<caf::id_block::troupe>();
+  auto threads = opts_.scheduler_threads > 0
+    ? static_cast<size_t>(opts_.scheduler_threads)
+    : std::max<size_t>(1, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", threads);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  cfg.set("logger.console", caf::atom("none"));
+  cfg.add_thread_hook<compute_thread_hook>();
+  schedule_for_training(cfg);
+  if (configure_)
+    configure_(cfg);
+}
+
+evaluation trainer::evaluate(const core::model_def& model,
+                             const core::data_module& data,
+                             std::shared_ptr<torch::nn::Module> module) {
+  core::validate(opts_);
+  if (opts_.device != "cpu" && !torch::cuda::is_available())
+    throw core::config_error("device",
+                             "'" + opts_.device
+                               + "' requested, but this LibTorch "
+                                 "build has no CUDA device");
+  core::set_compute_threads(static_cast<int>(intra_op_threads()));
+  std::vector<std::shared_ptr<torch::nn::Module>> replicas;
+  {
+    std::lock_guard<std::mutex> guard{init_mutex};
+    torch::manual_seed(opts_.seed);
+    for (int64_t r = 0; r < opts_.replicas; ++r) {
+      replicas.push_back(module && r == 0 ? module : model.make());
+      if (r > 0)
+        core::copy_state(*replicas.front(), *replicas.back());
+    }
+  }
+  evaluation out;
+  caf::actor_system_config cfg;
+  system_config(cfg);
+  {
+    caf::actor_system sys{cfg};
+    caf::scoped_actor self{sys};
+    // The stand-in coordinator: relays what the aggregator and the steppers
+    // report to this thread.
+    auto relay = caf::actor_cast<caf::actor>(self);
+    auto collector = sys.spawn([relay](actors::summary_sink_actor::pointer)
+                                 -> actors::summary_sink_actor::behavior_type {
+      return {
+        [relay](actor_failure& f) {
+          caf::anon_send(relay, std::move(f));
+        },
+        [](step_summary&) {
+          // nothing trains
+        },
+        [relay](eval_summary& e) {
+          caf::anon_send(relay, std::move(e));
+        },
+      };
+    });
+    auto aggregator = actors::spawn_aggregator(
+      sys, static_cast<int32_t>(opts_.replicas), collector, tap_);
+    core::schedule sched;
+    sched.replicas = opts_.replicas;
+    auto shared = std::make_shared<const core::data_module>(data);
+    std::vector<actors::stepper_actor> steppers;
+    for (int64_t r = 0; r < opts_.replicas; ++r) {
+      actors::stepper_config sc;
+      sc.rank = static_cast<int32_t>(r);
+      sc.seed = opts_.seed;
+      sc.sched = sched;
+      sc.module = replicas[static_cast<size_t>(r)];
+      sc.model = model;
+      sc.make_optimizer = optimizer_ ? optimizer_ : core::make_optimizer(opts_);
+      sc.device = opts_.device;
+      sc.data = shared;
+      sc.eval_batch_size = opts_.eval_batch_size;
+      sc.aggregator = aggregator;
+      sc.coordinator = collector;
+      sc.tap = tap_;
+      steppers.push_back(actors::spawn_stepper(sys, std::move(sc)));
+    }
+    for (auto kind : {eval_kind::validation, eval_kind::test})
+      for (const auto& st : steppers)
+        self->send(st, eval_request{kind, 0});
+    auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::duration<double>(opts_.timeout_seconds));
+    for (int done = 0; done < 2 && out.error.empty();)
+      self->receive(
+        [&](eval_summary& e) {
+          ++done;
+          for (auto d : e.param_digests)
+            if (d != e.param_digests.front())
+              out.error = "replicas differ in their parameters";
+          if (e.kind == eval_kind::test)
+            out.test = core::metric_book::test(e.reduced);
+          else
+            out.val = core::to_values(e.reduced, "val/");
+        },
+        [&](actor_failure& f) {
+          out.error = f.actor + ": " + f.what;
+        },
+        caf::after(timeout) >>
+          [&] {
+            out.error = fmt::format("no evaluation within {} s (--timeout)",
+                                    opts_.timeout_seconds);
+          });
+    for (const auto& st : steppers)
+      self->send_exit(st, caf::exit_reason::user_shutdown);
+    self->send_exit(aggregator, caf::exit_reason::user_shutdown);
+    self->send_exit(collector, caf::exit_reason::user_shutdown);
+  }
+  return out;
+}
+
+at::Tensor trainer::predict(const core::model_def& model,
+                            torch::nn::Module& module,
+                            const at::Tensor& inputs) const {
+  if (!model.forward)
+    throw std::invalid_argument("predict: the model_def has no forward "
+                                "function (make_model sets one when the "
+                                "module has forward(x))");
+  core::set_compute_threads(static_cast<int>(intra_op_threads()));
+  torch::NoGradGuard no_grad;
+  bool was_training = module.is_training();
+  module.eval();
+  std::vector<at::Tensor> outputs;
+  auto device = torch::Device(opts_.device);
+  try {
+    for (int64_t i = 0, n = inputs.size(0); i < n; i += opts_.eval_batch_size) {
+      auto j = std::min(n, i + opts_.eval_batch_size);
+      outputs.push_back(
+        model.forward(module, inputs.slice(0, i, j).to(device)).cpu());
+    }
+  } catch (...) {
+    module.train(was_training);
+    throw;
+  }
+  module.train(was_training);
+  if (outputs.empty())
+    return {};
+  return at::cat(outputs);
+}
+
 std::vector<std::string> trainer::plan(int64_t train_size) const {
   auto sched = core::schedule::make(opts_, train_size);
   std::vector<std::string> lines;
@@ -109,6 +264,25 @@ std::vector<std::string> trainer::plan(int64_t train_size) const {
                                 "dropped each epoch",
                                 sched.dropped_per_epoch, sched.train_size,
                                 sched.global_batch));
+  std::string recipe = optimizer_ ? std::string{"the optimizer of "
+                                                "trainer::optimizer()"}
+                                  : core::describe_optimizer(opts_);
+  if (lr_schedule_)
+    recipe += ", learning rate from trainer::lr_schedule()";
+  else if (opts_.lr_schedule != "constant" || opts_.warmup_steps > 0) {
+    auto p = core::lr_schedule_of(opts_, sched.total_steps);
+    recipe += fmt::format(", {} schedule", p.kind);
+    if (p.warmup_steps > 0)
+      recipe += fmt::format(" after {} warmup steps", p.warmup_steps);
+    if (p.kind == "cosine" || p.kind == "linear")
+      recipe += fmt::format(" to {} at step {}", p.min_lr, p.total_steps);
+    if (p.kind == "step")
+      recipe += fmt::format(" (x {} every {} steps)", p.gamma, p.step_size);
+  }
+  if (opts_.clip_grad_norm)
+    recipe += fmt::format(", gradients clipped to norm {}",
+                          *opts_.clip_grad_norm);
+  lines.push_back("troupe: training with " + recipe);
   auto threads = intra_op_threads();
   lines.push_back(fmt::format("troupe: compute on {}, {} intra-op thread{} "
                               "per replica",
@@ -199,17 +373,7 @@ fit_report trainer::fit(const core::model_def& model,
   lines.push_back("troupe: run directory " + run_dir_);
   // -- the actor system -------------------------------------------------------
   caf::actor_system_config cfg;
-  cfg.add_message_types<caf::id_block::troupe>();
-  auto threads = opts_.scheduler_threads > 0
-    ? static_cast<size_t>(opts_.scheduler_threads)
-    : std::max<size_t>(1, std::thread::hardware_concurrency());
-  cfg.set("scheduler.max-threads", threads);
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  cfg.set("logger.console", caf::atom("none"));
-  cfg.add_thread_hook<compute_thread_hook>();
-  schedule_for_training(cfg);
-  if (configure_)
-    configure_(cfg);
+  system_config(cfg);
   fit_report report;
   std::unique_ptr<actors::trace_recorder> recorder;
   {
@@ -249,7 +413,11 @@ fit_report trainer::fit(const core::model_def& model,
     cc.options = effective;
     cc.sched = sched;
     cc.model = model;
-    cc.replicas = std::move(replicas);
+    cc.optimizer = optimizer_ ? optimizer_ : core::make_optimizer(opts_);
+    cc.lr_schedule = lr_schedule_
+      ? lr_schedule_
+      : core::make_lr_schedule(opts_, sched.total_steps);
+    cc.replicas = replicas;
     cc.data = std::make_shared<const core::data_module>(data);
     cc.logger = logger;
     for (const auto& cb : callbacks_) {
@@ -282,6 +450,25 @@ fit_report trainer::fit(const core::model_def& model,
           report.error = "coordinator: " + sys.render(err);
         });
   } // every actor has terminated here: traces are complete
+  // Every actor is gone: the replicas can be read here.
+  model_ = replicas.front();
+  bool rewrite_summary = false;
+  if (report.status == fit_status::failed)
+    for (size_t r = 1; r < replicas.size(); ++r)
+      if (auto d = core::first_difference(*replicas[0], *replicas[r]);
+          !d.empty()) {
+        report.error += fmt::format(" (replicas 0 and {} first differ in {})",
+                                    r, d);
+        rewrite_summary = true;
+        break;
+      }
+  if (rewrite_summary) {
+    try {
+      core::write_summary(run_dir_, report);
+    } catch (const std::exception& e) {
+      report.sink_errors.push_back(e.what());
+    }
+  }
   if (recorder) {
     auto errors = recorder->close();
     for (auto& e : errors) {

@@ -240,6 +240,7 @@ TEST_CASE("a stepper evaluates a step only after applying it",
   torch::manual_seed(0);
   sc.module = sc.model.make();
   sc.data = data;
+  sc.make_optimizer = core::make_optimizer(o);
   // This test's thread plays the aggregator and the coordinator.
   sc.aggregator = caf::actor_cast<actors::aggregator_actor>(self);
   sc.coordinator = caf::actor_cast<actors::failure_sink_actor>(self);

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <set>
 #include <type_traits>
 #include <utility>
@@ -84,7 +86,7 @@ std::vector<std::string> samples(uint64_t x) {
 }
 
 std::vector<std::string> samples(double x) {
-  return {fmt::format("{}", x == 0 ? 0.5 : x / 2)};
+  return {fmt::format("{}", x == 0 ? 0.5 : x / 2), "0.01"};
 }
 
 std::vector<std::string> samples(bool x) {
@@ -92,7 +94,7 @@ std::vector<std::string> samples(bool x) {
 }
 
 std::vector<std::string> samples(const std::string&) {
-  return {"some/dir", "flip", "cuda:1"};
+  return {"some/dir", "flip", "cuda:1", "adamw", "cosine"};
 }
 
 std::vector<std::string> samples(const std::vector<std::string>&) {
@@ -105,6 +107,14 @@ std::vector<std::string> samples(const std::map<std::string, reduction_spec>&) {
 
 std::vector<std::string> samples(trace_tensors) {
   return {"full", "digest"};
+}
+
+std::vector<std::string> samples(const std::optional<double>&) {
+  return {"0.5", "1e-3"};
+}
+
+std::vector<std::string> samples(const std::optional<std::array<double, 2>>&) {
+  return {"0.5,0.75"};
 }
 
 /// A config.json value written back as a flag value: strings unquoted,
@@ -188,15 +198,20 @@ TEST_CASE("every option is in --help, describe() and config.json, in order",
 
 TEST_CASE("each option round-trips flag, options, config.json, flag",
           "[core][config]") {
-  const trainer_options defaults;
-  const auto default_json = parse_json_object(to_json(defaults));
-  for_each_option(defaults, [&](const auto& info, const auto& default_value) {
+  const trainer_options plain;
+  for_each_option(plain, [&](const auto& info, const auto& default_value) {
     INFO("--" << info.flag);
+    // Options of Adam only are tried on Adam (SGD refuses them).
+    trainer_options defaults;
+    std::string flag = info.flag;
+    if (flag == "betas" || flag == "eps")
+      defaults.optimizer = "adam";
+    const auto default_json = parse_json_object(to_json(defaults));
     // A value the option accepts and config.json tells from the default.
     trainer_options set;
     std::string chosen;
     for (const auto& text : samples(default_value)) {
-      trainer_options o;
+      trainer_options o = defaults;
       try {
         parse_flag(o, info.flag, text);
         validate(o);
@@ -225,7 +240,7 @@ TEST_CASE("each option round-trips flag, options, config.json, flag",
     // Its config.json value, given back as the flag, sets the same options.
     auto field = find_field(json, info.key);
     REQUIRE(field != nullptr);
-    trainer_options again;
+    trainer_options again = defaults;
     parse_flag(again, info.flag, as_flag_value(*field));
     CHECK(to_json(again) == to_json(set));
     CHECK(describe(again) == describe(set));
@@ -238,7 +253,11 @@ TEST_CASE("config.json of the defaults keeps its keys, order and format",
   // this layout.
   CHECK(to_json(trainer_options{})
         == "{\"replicas\": 1, \"accumulate\": 1, \"batch_size\": 64, "
-           "\"lr\": 0.02, \"momentum\": 0.9, \"max_epochs\": 3, "
+           "\"optimizer\": \"sgd\", \"lr\": null, \"momentum\": null, "
+           "\"nesterov\": false, \"weight_decay\": null, \"betas\": null, "
+           "\"eps\": null, \"lr_schedule\": \"constant\", "
+           "\"warmup_steps\": 0, \"min_lr\": 0, \"step_size\": 1000, "
+           "\"gamma\": 0.1, \"clip_grad_norm\": null, \"max_epochs\": 3, "
            "\"max_steps\": -1, \"val_every_n_steps\": 0, "
            "\"log_every_n_steps\": 50, \"reduce\": {}, \"seed\": 0, "
            "\"shuffle\": true, \"run_dir\": \"\", \"overwrite\": false, "
@@ -278,8 +297,11 @@ TEST_CASE("--trace-tensors takes the words full and digest", "[core][config]") {
 TEST_CASE("defaults are valid", "[core][config]") {
   CHECK(rejected_field({}) == "");
   trainer_options o;
-  CHECK(o.lr == 0.02);
-  CHECK(o.momentum == 0.9);
+  CHECK(!o.lr); // the optimizer's
+  auto effective = with_optimizer_defaults(o);
+  CHECK(effective.lr == 0.02);
+  CHECK(effective.momentum == 0.9);
+  CHECK(!effective.betas);
   CHECK(o.batch_size == 64);
   CHECK(o.max_epochs == 3);
   CHECK(o.log_every_n_steps == 50);
@@ -314,6 +336,79 @@ TEST_CASE("invalid values are rejected naming the field", "[core][config]") {
   CHECK(rejected_field({"--timeout=0"}) == "timeout");
 }
 
+TEST_CASE("bad recipes are refused before training, naming the option",
+          "[core][config]") {
+  CHECK(rejected_field({"--optimizer=lamb"}) == "optimizer");
+  CHECK(rejected_field({"--lr-schedule=exponential"}) == "lr-schedule");
+  CHECK(rejected_field({"--optimizer=adam", "--betas=0.9,1"}) == "betas");
+  CHECK(rejected_field({"--optimizer=adam", "--betas=-0.1,0.9"}) == "betas");
+  CHECK(rejected_field({"--optimizer=adam", "--betas=0.9"}) == "betas");
+  CHECK(rejected_field({"--optimizer=adam", "--betas=0.9,0.99,0.9"})
+        == "betas");
+  CHECK(rejected_field({"--optimizer=adam", "--betas=a,b"}) == "betas");
+  CHECK(rejected_field({"--betas=0.9,0.99"}) == "betas"); // sgd has none
+  CHECK(rejected_field({"--weight-decay=-0.01"}) == "weight-decay");
+  CHECK(rejected_field({"--weight-decay=inf"}) == "weight-decay");
+  CHECK(rejected_field({"--clip-grad-norm=0"}) == "clip-grad-norm");
+  CHECK(rejected_field({"--clip-grad-norm=-1"}) == "clip-grad-norm");
+  CHECK(rejected_field({"--clip-grad-norm=nan"}) == "clip-grad-norm");
+  CHECK(rejected_field({"--optimizer=adam", "--momentum=0.9"}) == "momentum");
+  CHECK(rejected_field({"--eps=1e-8"}) == "eps");
+  CHECK(rejected_field({"--optimizer=adam", "--eps=0"}) == "eps");
+  CHECK(rejected_field({"--optimizer=adamw", "--nesterov"}) == "nesterov");
+  CHECK(rejected_field({"--momentum=0", "--nesterov"}) == "nesterov");
+  CHECK(rejected_field({"--warmup-steps=-1"}) == "warmup-steps");
+  CHECK(rejected_field({"--min-lr=0.5"}) == "min-lr"); // above sgd's 0.02
+  CHECK(rejected_field({"--gamma=0"}) == "gamma");
+  CHECK(rejected_field({"--step-size=0"}) == "step-size");
+  CHECK(rejected_field({"--optimizer=adamw", "--betas=0.8,0.9", "--eps=1e-6",
+                        "--weight-decay=0", "--lr-schedule=cosine",
+                        "--warmup-steps=10", "--clip-grad-norm=1"})
+        == "");
+  CHECK(rejected_field({"--nesterov", "--momentum=0.5"}) == "");
+  // Warmup is checked against the fit's steps, which the data set decides.
+  trainer_options o;
+  o.warmup_steps = 10;
+  o.max_steps = 10;
+  CHECK_THROWS_WITH(schedule::make(o, 100'000),
+                    Catch::Contains("warmup-steps")
+                      && Catch::Contains("less than the fit's 10"));
+  o.warmup_steps = 9;
+  CHECK(schedule::make(o, 100'000).total_steps == 10);
+}
+
+TEST_CASE("the optimizer's own defaults fill what is unset, and only that",
+          "[core][config]") {
+  trainer_options o;
+  o.optimizer = "adamw";
+  auto e = with_optimizer_defaults(o);
+  CHECK(e.lr == 1e-3);
+  CHECK(e.weight_decay == 1e-2);
+  CHECK(e.eps == 1e-8);
+  CHECK(e.betas == std::array<double, 2>{0.9, 0.999});
+  CHECK(!e.momentum);
+  o.optimizer = "adam";
+  o.lr = 0.5;
+  e = with_optimizer_defaults(o);
+  CHECK(e.lr == 0.5);
+  CHECK(e.weight_decay == 0);
+  o.optimizer = "rmsprop";
+  o.lr.reset();
+  e = with_optimizer_defaults(o);
+  CHECK(e.lr == 1e-2);
+  CHECK(e.momentum == 0);
+  CHECK(!e.betas);
+  // config.json of the effective options reads back to the same options.
+  auto text = config_json(e, schedule::make(e, 1000));
+  auto back = parse_config_json(text, "config.json");
+  CHECK(to_json(back.options) == to_json(e));
+  o.optimizer = "adam";
+  o.betas = std::array<double, 2>{0.5, 0.25};
+  back = parse_config_json(config_json(o, schedule::make(o, 1000)), "c.json");
+  CHECK(back.options.betas == o.betas);
+  CHECK(!back.options.momentum);
+}
+
 TEST_CASE("options parse in --name=value form", "[core][config]") {
   trainer_options o;
   arg_parser p("test", "test");
@@ -340,7 +435,7 @@ TEST_CASE("options parse in --name=value form", "[core][config]") {
 TEST_CASE("the configuration serializes to JSON", "[core][config]") {
   trainer_options o;
   o.reduce["train/loss"] = parse_reduction("ema:0.5");
-  auto j = to_json(o);
+  auto j = to_json(with_optimizer_defaults(o));
   CHECK(j.find("\"lr\": 0.02") != std::string::npos);
   CHECK(j.find("\"reduce\": {\"train/loss\": \"ema:0.5\"}")
         != std::string::npos);
@@ -362,7 +457,8 @@ TEST_CASE("every numeric option has a range: int64 and double extremes, NaN "
     std::vector<std::string> extremes;
     if constexpr (std::is_same_v<T, int64_t>)
       extremes = ints;
-    else if constexpr (std::is_same_v<T, double>)
+    else if constexpr (std::is_same_v<
+                         T, double> || std::is_same_v<T, std::optional<double>>)
       extremes = reals;
     else
       return;

@@ -29,7 +29,8 @@ void write_run(const temp_dir& dir) {
   jsonl
     += "{\"step\": 50, \"epoch\": 0, \"name\": \"test/acc\", \"value\": 0.8}\n";
   write_file_atomic(dir / "metrics.jsonl", jsonl);
-  trainer_options opts;
+  // As the trainer writes it: the optimizer's defaults filled in.
+  auto opts = with_optimizer_defaults(trainer_options{});
   opts.run_dir = "<x>";
   write_file_atomic(dir / "config.json",
                     config_json(opts, schedule::make(opts, 640)) + "\n");

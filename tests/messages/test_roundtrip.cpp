@@ -62,8 +62,14 @@ TEST_CASE_METHOD(roundtrip_fixture, "every message type round-trips",
                    {micro_batch{payload(torch::randn({2, 3})),
                                 payload(torch::ones({2}, torch::kInt64))}}});
   check(step_permit{12});
-  check(contribution{1, 3, 1, 64, 0.02, payload(torch::randn({10})), sums()});
-  check(reduced_gradient{3, payload(torch::randn({10}))});
+  check(contribution{1, 3, 1, 64, 0.02, payload(torch::randn({10})),
+                     payload(at::Tensor{}), sums()});
+  check(contribution{1, 3, 1, 64, 0.02, payload(torch::randn({10})),
+                     payload(torch::randn({4})), sums()});
+  check(
+    reduced_gradient{3, payload(torch::randn({10})), payload(at::Tensor{})});
+  check(reduced_gradient{3, payload(torch::randn({10})),
+                         payload(torch::randn({4}))});
   check(step_summary{0, 3, 128, 0.02, sums(), {sums(), sums()}});
   check(eval_request{eval_kind::test, 99});
   check(eval_contribution{eval_kind::validation, 50, 1, 0xdeadbeefull, sums()});

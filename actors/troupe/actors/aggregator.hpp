@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include <caf/actor_system.hpp>
 
@@ -16,8 +17,16 @@ namespace troupe::actors {
 /// `coordinator`. Evaluations (`eval_contribution`) reduce the same way into
 /// an `eval_summary`. A stale, duplicate or out-of-range contribution is
 /// reported to `coordinator` as an `actor_failure`.
+///
+/// With `clip_grad_norm` set, the reduced gradient's global L2 norm (over
+/// every parameter, computed in double) is logged as `train/grad_norm`, and
+/// when it exceeds the bound the gradient is scaled by
+/// clip_grad_norm / (norm + 1e-6), as torch::nn::utils::clip_grad_norm_
+/// does, before any stepper sees it. Buffers that came with the
+/// contributions are averaged in rank order (sum, then / replicas).
 aggregator_actor spawn_aggregator(caf::actor_system& sys, int32_t replicas,
                                   summary_sink_actor coordinator,
-                                  inbound_tap tap = {});
+                                  inbound_tap tap = {},
+                                  std::optional<double> clip_grad_norm = {});
 
 } // namespace troupe::actors

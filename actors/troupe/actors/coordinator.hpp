@@ -12,7 +12,9 @@
 #include "troupe/actors/fwd.hpp"
 #include "troupe/core/config/options.hpp"
 #include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/lr_schedule.hpp"
 #include "troupe/core/train/model.hpp"
+#include "troupe/core/train/optimizer.hpp"
 #include "troupe/core/train/schedule.hpp"
 
 namespace troupe::actors {
@@ -29,6 +31,10 @@ struct coordinator_config {
   core::trainer_options options;
   core::schedule sched;
   core::model_def model;
+  /// Each replica's optimizer, and the learning rate per update (empty:
+  /// the optimizer's own).
+  core::optimizer_factory optimizer;
+  core::lr_schedule lr_schedule;
   /// One module per replica, already bit-identical.
   std::vector<std::shared_ptr<torch::nn::Module>> replicas;
   std::shared_ptr<const core::data_module> data;

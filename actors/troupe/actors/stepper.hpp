@@ -9,7 +9,9 @@
 #include "troupe/actors/actors.hpp"
 #include "troupe/actors/tap.hpp"
 #include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/lr_schedule.hpp"
 #include "troupe/core/train/model.hpp"
+#include "troupe/core/train/optimizer.hpp"
 #include "troupe/core/train/schedule.hpp"
 
 namespace troupe::actors {
@@ -22,8 +24,10 @@ struct stepper_config {
   /// This replica's module (bit-identical to every other replica's).
   std::shared_ptr<torch::nn::Module> module;
   core::model_def model;
-  double lr = 0.02;
-  double momentum = 0.9;
+  /// Builds this replica's optimizer over its parameters.
+  core::optimizer_factory make_optimizer;
+  /// The learning rate of each update; empty: the optimizer's own.
+  core::lr_schedule lr_at;
   /// "cpu" or "cuda:i".
   std::string device = "cpu";
   std::shared_ptr<const core::data_module> data;
@@ -35,12 +39,13 @@ struct stepper_config {
   inbound_tap tap;
 };
 
-/// Spawns the stepper of one replica. It owns the replica's module, its SGD
+/// Spawns the stepper of one replica. It owns the replica's module, its
 /// optimizer and one flat gradient buffer. Per `step_batch` it runs the
 /// micro-batches (loss weighted by samples / global batch), asks the
-/// aggregator with its `contribution`, applies the `reduced_gradient` it
-/// answers, and runs
-/// the scheduled validation on its shard. An `eval_request` for the test
+/// aggregator with its `contribution` (with several replicas, also its
+/// floating-point buffers), sets the step's learning rate, applies the
+/// `reduced_gradient` it answers (and the averaged buffers), and runs the
+/// scheduled validation on its shard. An `eval_request` for the test
 /// set writes params_final.pt (rank 0) and evaluates. Non-finite losses and
 /// exceptions become an `actor_failure` naming step and replica.
 stepper_actor spawn_stepper(caf::actor_system& sys, stepper_config cfg);

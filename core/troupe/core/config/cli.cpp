@@ -97,6 +97,46 @@ void arg_parser::add(const std::string& name, const std::string& help,
 }
 
 void arg_parser::add(const std::string& name, const std::string& help,
+                     std::optional<double>& dst,
+                     check_fn<std::optional<double>> check) {
+  options_.push_back({name, help,
+                      [&dst] {
+                        return dst ? fmt::format("{}", *dst)
+                                   : std::string{"none"};
+                      },
+                      [&dst, name](const std::string& v, bool has) {
+                        need_value(name, has);
+                        if (v == "none")
+                          dst.reset();
+                        else
+                          dst = parse_real(name, v);
+                      },
+                      bind_check(dst, std::move(check))});
+}
+
+void arg_parser::add(const std::string& name, const std::string& help,
+                     std::optional<std::array<double, 2>>& dst,
+                     check_fn<std::optional<std::array<double, 2>>> check) {
+  options_.push_back(
+    {name, help,
+     [&dst] {
+       return dst ? fmt::format("{},{}", (*dst)[0], (*dst)[1])
+                  : std::string{"none"};
+     },
+     [&dst, name](const std::string& v, bool has) {
+       need_value(name, has);
+       if (v == "none")
+         return dst.reset();
+       auto comma = v.find(',');
+       if (comma == std::string::npos || v.find(',', comma + 1) != v.npos)
+         throw config_error(name, "expected two numbers A,B, got '" + v + "'");
+       dst = std::array<double, 2>{parse_real(name, v.substr(0, comma)),
+                                   parse_real(name, v.substr(comma + 1))};
+     },
+     bind_check(dst, std::move(check))});
+}
+
+void arg_parser::add(const std::string& name, const std::string& help,
                      bool& dst, check_fn<bool> check) {
   options_.push_back(
     {name, help,

@@ -3,9 +3,11 @@
 // Command-line options in `--name=value` form. CAF 0.17's own option parser
 // rejects `--flag=false`, so launchers use this one.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,14 @@ public:
            check_fn<uint64_t> check = {});
   void add(const std::string& name, const std::string& help, double& dst,
            check_fn<double> check = {});
+  /// A number, or `none` (unset: the default it stands for applies).
+  void add(const std::string& name, const std::string& help,
+           std::optional<double>& dst,
+           check_fn<std::optional<double>> check = {});
+  /// `A,B` (two numbers), or `none`.
+  void add(const std::string& name, const std::string& help,
+           std::optional<std::array<double, 2>>& dst,
+           check_fn<std::optional<std::array<double, 2>>> check = {});
   /// Accepts `--name`, `--name=true` and `--name=false`.
   void add(const std::string& name, const std::string& help, bool& dst,
            check_fn<bool> check = {});

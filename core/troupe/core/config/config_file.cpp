@@ -20,6 +20,15 @@ namespace {
 std::string as_cli_text(const json_field& f) {
   if (f.is_string)
     return f.value;
+  if (!f.value.empty() && f.value.front() == '['
+      && f.value.find('"') == std::string::npos) {
+    // Numbers (betas): the flag takes them comma-joined.
+    std::string out;
+    for (char c : f.value.substr(1, f.value.size() - 2))
+      if (c != ' ')
+        out += c;
+    return out; // "" for [] (an empty list of words)
+  }
   if (!f.value.empty() && f.value.front() == '[') {
     std::string out;
     for (const auto& x : parse_json_strings(f.value)) {
@@ -43,7 +52,7 @@ std::string as_cli_text(const json_field& f) {
     return out;
   }
   if (f.value == "null")
-    throw std::runtime_error("null is not a value");
+    return "none"; // an unset option (only those accept it)
   return f.value;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -77,6 +78,31 @@ inline std::function<std::string(const double&)> real_in(double lo, double hi,
     return unless(ok, "must be a number in {}{}, {}], got {}",
                   open_lo ? "(" : "[", lo, hi, x);
   };
+}
+
+/// Unset, or a value `check` accepts.
+template <class T>
+std::function<std::string(const std::optional<T>&)>
+unset_or(std::function<std::string(const T&)> check) {
+  return [check](const std::optional<T>& x) {
+    return x ? check(*x) : std::string{};
+  };
+}
+
+/// One word of `words`; `what` names it in the complaint.
+inline std::function<std::string(const std::string&)>
+one_of(std::string what, std::vector<std::string> words) {
+  return [what, words](const std::string& x) {
+    return unless(std::find(words.begin(), words.end(), x) != words.end(),
+                  "unknown {} '{}' (known: {})", what, x,
+                  fmt::join(words, ","));
+  };
+}
+
+/// Finite numbers in [0, 1): momenta and betas.
+inline std::string unit_interval(const double& x) {
+  return unless(std::isfinite(x) && x >= 0 && x < 1,
+                "must be in [0, 1), got {}", x);
 }
 
 /// Lists of items from `words`; `what` names an item in the complaint.
@@ -172,12 +198,65 @@ void for_each_option(Options& o, F&& f) {
   declare(f, o.batch_size,
           {"batch-size", "batch_size", "samples per micro-batch (per replica)",
            in_range(1, 1'000'000'000)});
-  declare(f, o.lr, {"lr", "lr", "SGD learning rate", real_in(0, 1e6, true)});
+  declare(f, o.optimizer,
+          {"optimizer", "optimizer",
+           "the optimizer: sgd, adam, adamw or rmsprop (torch::optim)",
+           one_of("optimizer", known_optimizers())});
+  declare(f, o.lr,
+          {"lr", "lr",
+           "learning rate, the peak of a schedule (default: the "
+           "optimizer's: sgd 0.02, adam/adamw 0.001, rmsprop 0.01)",
+           unset_or(real_in(0, 1e6, true)), "the optimizer's"});
   declare(f, o.momentum,
-          {"momentum", "momentum", "SGD momentum", [](const double& x) {
-             return unless(std::isfinite(x) && x >= 0 && x < 1,
-                           "must be in [0, 1), got {}", x);
-           }});
+          {"momentum", "momentum",
+           "momentum of sgd and rmsprop (default: sgd 0.9, rmsprop 0)",
+           unset_or<double>(unit_interval), "the optimizer's"});
+  declare(f, o.nesterov,
+          {"nesterov", "nesterov",
+           "Nesterov momentum (sgd with --momentum > 0; true/false)"});
+  declare(f, o.weight_decay,
+          {"weight-decay", "weight_decay",
+           "weight decay (default: the optimizer's: adamw 0.01, others 0)",
+           unset_or(real_in(0, 1e6, false)), "the optimizer's"});
+  declare(f, o.betas,
+          {"betas", "betas",
+           "B1,B2 of adam and adamw, each in [0, 1) (default 0.9,0.999)",
+           [](const std::optional<std::array<double, 2>>& x) {
+             if (!x)
+               return std::string{};
+             auto what = unit_interval((*x)[0]);
+             return what.empty() ? unit_interval((*x)[1]) : what;
+           },
+           "the optimizer's"});
+  declare(f, o.eps,
+          {"eps", "eps",
+           "epsilon of adam, adamw and rmsprop, in (0, 1] (default 1e-8)",
+           unset_or(real_in(0, 1, true)), "the optimizer's"});
+  declare(f, o.lr_schedule,
+          {"lr-schedule", "lr_schedule",
+           "learning rate per optimizer step: constant, cosine, linear or "
+           "step (after --warmup-steps of linear warmup)",
+           one_of("schedule", known_lr_schedules())});
+  declare(f, o.warmup_steps,
+          {"warmup-steps", "warmup_steps",
+           "updates of linear warmup from lr/W to lr, fewer than the fit's "
+           "steps (0: none)",
+           in_range(0, steps_max)});
+  declare(f, o.min_lr,
+          {"min-lr", "min_lr",
+           "learning rate cosine and linear reach at the last step",
+           real_in(0, 1e6, false)});
+  declare(f, o.step_size,
+          {"step-size", "step_size",
+           "step schedule: updates between multiplications by --gamma",
+           in_range(1, steps_max)});
+  declare(f, o.gamma,
+          {"gamma", "gamma", "step schedule: factor every --step-size updates",
+           real_in(0, 1, true)});
+  declare(f, o.clip_grad_norm,
+          {"clip-grad-norm", "clip_grad_norm",
+           "clip the reduced gradient to this global L2 norm (none: off)",
+           unset_or(real_in(0, 1e6, true)), "none"});
   declare(f, o.max_epochs,
           {"max-epochs", "max_epochs", "epochs to train",
            in_range(1, 1'000'000'000)});

@@ -1,5 +1,8 @@
 #include "troupe/core/config/options.hpp"
 
+#include <array>
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "troupe/core/config/option_table.hpp"
@@ -12,6 +15,18 @@ namespace troupe::core {
 const std::vector<std::string>& known_loggers() {
   static const std::vector<std::string> names{"console", "csv", "jsonl",
                                               "tensorboard"};
+  return names;
+}
+
+const std::vector<std::string>& known_optimizers() {
+  static const std::vector<std::string> names{"sgd", "adam", "adamw",
+                                              "rmsprop"};
+  return names;
+}
+
+const std::vector<std::string>& known_lr_schedules() {
+  static const std::vector<std::string> names{"constant", "cosine", "linear",
+                                              "step"};
   return names;
 }
 
@@ -75,6 +90,22 @@ void add_json(json_object& j, const char* key, const std::string& x) {
   j.add(key, x);
 }
 
+void add_json(json_object& j, const char* key, const std::optional<double>& x) {
+  if (x)
+    j.add(key, *x);
+  else
+    j.add_raw(key, "null");
+}
+
+void add_json(json_object& j, const char* key,
+              const std::optional<std::array<double, 2>>& x) {
+  if (!x)
+    j.add_raw(key, "null");
+  else
+    j.add_raw(key,
+              "[" + json_number((*x)[0]) + ", " + json_number((*x)[1]) + "]");
+}
+
 void add_json(json_object& j, const char* key, trace_tensors x) {
   j.add(key, to_string(x));
 }
@@ -107,6 +138,14 @@ std::string text(const std::string& x) {
   return x;
 }
 
+std::string text(const std::optional<double>& x) {
+  return x ? fmt::format("{}", *x) : std::string{};
+}
+
+std::string text(const std::optional<std::array<double, 2>>& x) {
+  return x ? fmt::format("{},{}", (*x)[0], (*x)[1]) : std::string{};
+}
+
 std::string text(trace_tensors x) {
   return to_string(x);
 }
@@ -131,6 +170,54 @@ void validate(const trainer_options& o) {
     if (auto what = info.check(value); !what.empty())
       throw config_error(info.flag, what);
   });
+  // Options the chosen optimizer does not have are refused, not ignored.
+  const auto& opt = o.optimizer;
+  bool sgd = opt == "sgd";
+  bool adam = opt == "adam" || opt == "adamw";
+  if (o.momentum && !sgd && opt != "rmsprop")
+    throw config_error("momentum", "applies to sgd and rmsprop, not " + opt);
+  if (o.betas && !adam)
+    throw config_error("betas", "applies to adam and adamw, not " + opt);
+  if (o.eps && sgd)
+    throw config_error("eps", "applies to adam, adamw and rmsprop, not sgd");
+  if (o.nesterov && !sgd)
+    throw config_error("nesterov", "applies to sgd, not " + opt);
+  auto effective = with_optimizer_defaults(o);
+  if (o.nesterov && !(effective.momentum && *effective.momentum > 0))
+    throw config_error("nesterov", "needs --momentum above 0");
+  auto lr = effective.lr;
+  if (lr && o.min_lr > *lr)
+    throw config_error("min-lr",
+                       fmt::format("must not exceed --lr ({}), got {}", *lr,
+                                   o.min_lr));
+}
+
+trainer_options with_optimizer_defaults(trainer_options o) {
+  const auto& opt = o.optimizer;
+  auto fill = [](std::optional<double>& x, double value) {
+    if (!x)
+      x = value;
+  };
+  // LibTorch 1.13's defaults (torch/optim/*.h), except SGD's: LibTorch
+  // has no learning rate for it and no momentum; troupe's SGD is lr 0.02
+  // with momentum 0.9, as it always was.
+  if (opt == "sgd") {
+    fill(o.lr, 0.02);
+    fill(o.momentum, 0.9);
+    fill(o.weight_decay, 0);
+  } else if (opt == "adam" || opt == "adamw") {
+    fill(o.lr, 1e-3);
+    fill(o.weight_decay, opt == "adamw" ? 1e-2 : 0);
+    fill(o.eps, 1e-8);
+    if (!o.betas)
+      o.betas = std::array<double, 2>{0.9, 0.999};
+  } else if (opt == "rmsprop") {
+    fill(o.lr, 1e-2);
+    fill(o.momentum, 0);
+    fill(o.weight_decay, 0);
+    fill(o.eps, 1e-8);
+  }
+  return o;
 }
 
 std::string to_json(const trainer_options& o) {

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,10 +22,34 @@ struct trainer_options {
   int64_t accumulate = 1;
   /// Samples per micro-batch (per replica).
   int64_t batch_size = 64;
-  /// SGD learning rate.
-  double lr = 0.02;
-  /// SGD momentum.
-  double momentum = 0.9;
+  /// The optimizer: sgd, adam, adamw or rmsprop (LibTorch's torch::optim
+  /// classes). trainer::optimizer() replaces it with any other.
+  std::string optimizer = "sgd";
+  /// Learning rate (the peak of a schedule); unset: the optimizer's default
+  /// (sgd 0.02, adam and adamw 0.001, rmsprop 0.01).
+  std::optional<double> lr;
+  /// Momentum of sgd and rmsprop; unset: sgd 0.9 (troupe's), rmsprop 0.
+  std::optional<double> momentum;
+  /// Nesterov momentum (sgd, with momentum > 0).
+  bool nesterov = false;
+  /// Weight decay; unset: the optimizer's default (adamw 0.01, others 0).
+  std::optional<double> weight_decay;
+  /// Adam's and AdamW's (beta1, beta2); unset: (0.9, 0.999).
+  std::optional<std::array<double, 2>> betas;
+  /// The epsilon of adam, adamw and rmsprop; unset: 1e-8.
+  std::optional<double> eps;
+  /// Learning rate per optimizer step: constant, cosine, linear or step
+  /// (lr_schedule.hpp gives the formulas).
+  std::string lr_schedule = "constant";
+  /// Updates of linear warmup from lr / W to lr (0: none).
+  int64_t warmup_steps = 0;
+  /// Where cosine and linear end at the last update.
+  double min_lr = 0;
+  /// `step`: the rate is multiplied by `gamma` every `step_size` updates.
+  int64_t step_size = 1000;
+  double gamma = 0.1;
+  /// Clip the reduced gradient to this global L2 norm; unset: no clipping.
+  std::optional<double> clip_grad_norm;
   /// Epochs to train.
   int64_t max_epochs = 3;
   /// Stop after this many optimizer steps; -1 = no limit.
@@ -81,9 +107,20 @@ struct trainer_options {
 /// The sink names `loggers` accepts.
 const std::vector<std::string>& known_loggers();
 
-/// Runs every check of the option table; throws config_error naming the
-/// flag of the first invalid field.
+/// The optimizers `optimizer` accepts, and the schedules of `lr_schedule`.
+const std::vector<std::string>& known_optimizers();
+const std::vector<std::string>& known_lr_schedules();
+
+/// Runs every check of the option table, then the rules across options
+/// (an option the chosen optimizer has not, --nesterov without momentum,
+/// --min-lr above --lr); throws config_error naming the flag of the first
+/// invalid field.
 void validate(const trainer_options& opts);
+
+/// `opts` with the chosen optimizer's defaults filled in where its own
+/// options are unset (lr, momentum, weight_decay, betas, eps); what was set
+/// stays as it is, options of other optimizers stay unset.
+trainer_options with_optimizer_defaults(trainer_options opts);
 
 /// The effective configuration as a JSON object (config.json): one key per
 /// option, in the order of option_table.hpp.

@@ -319,7 +319,7 @@ void trace_reader::read_header() {
   if (bytes_.size() < 16 || std::memcmp(bytes_.data(), magic, 8) != 0)
     throw trace_error(path_, -1, 0, "not a troupe trace (bad magic)");
   version_ = get_u32(bytes_, 8);
-  if (version_ != 1 && version_ != trace_version)
+  if (version_ < 1 || version_ > trace_version)
     throw trace_error(path_, -1, 8,
                       fmt::format("version {}, this reader knows 1 to {}",
                                   version_, trace_version));
@@ -348,7 +348,12 @@ void trace_reader::read_header() {
   auto local = troupe_type_names();
   codec_of_header_.clear();
   for (const auto& name : header_.types) {
-    auto i = std::find(local.begin(), local.end(), name);
+    // Version 3 added the buffers to these two: older records of them are
+    // of another layout, unknown here.
+    bool changed = version_ < 3
+      && (name == "troupe::contribution" || name == "troupe::reduced_gradient");
+    auto i = changed ? local.end()
+                     : std::find(local.begin(), local.end(), name);
     auto c = i == local.end() ? -1 : static_cast<int>(i - local.begin());
     codec_of_header_.push_back(
       c >= 0 && codecs()[static_cast<size_t>(c)].load ? c : -1);

@@ -14,10 +14,14 @@
 // The framing integers are little-endian; inside header and payload, CAF's
 // binary serializer writes integers in network byte order. Messages are
 // serialized through their `inspect()` functions, so a reader needs the same
-// type-ID block. With `tensors == "digest"`, the gradients inside contributions
-// and reduced gradients are stored as digests (see tensor_payload.hpp).
+// type-ID block. With `tensors == "digest"`, the gradients and buffers inside
+// contributions and reduced gradients are stored as digests (see
+// tensor_payload.hpp).
 //
 // Version 1 (still read) had no `tensors` in the header and no message ID.
+// Version 2 (still read) had no `buffers` in contributions and reduced
+// gradients: records of those two types in version 1 and 2 traces are
+// refused as a type this reader does not know.
 
 #include <chrono>
 #include <cstdint>
@@ -33,7 +37,7 @@
 
 namespace troupe::core {
 
-constexpr uint32_t trace_version = 2;
+constexpr uint32_t trace_version = 3;
 
 /// How a record arrived.
 enum class trace_kind : uint8_t { async = 0, request = 1, response = 2 };

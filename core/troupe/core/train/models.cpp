@@ -1,5 +1,8 @@
 #include "troupe/core/train/model.hpp"
 
+#include <cstring>
+#include <stdexcept>
+
 #include <torch/torch.h>
 
 namespace troupe::core {
@@ -19,6 +22,40 @@ at::Tensor mlp_impl::forward(at::Tensor x) {
   return x;
 }
 
+cnn_impl::cnn_impl(const cnn_spec& s) : spec(s) {
+  using namespace torch::nn;
+  if (s.side < 4 || s.side % 4 != 0)
+    throw std::invalid_argument("cnn: the image side must be a positive "
+                                "multiple of 4, got "
+                                + std::to_string(s.side));
+  conv1 = register_module("conv1",
+                          Conv2d(Conv2dOptions(1, s.channels1, 3).padding(1)));
+  if (s.batch_norm)
+    bn1 = register_module("bn1", BatchNorm2d(s.channels1));
+  conv2 = register_module(
+    "conv2", Conv2d(Conv2dOptions(s.channels1, s.channels2, 3).padding(1)));
+  if (s.batch_norm)
+    bn2 = register_module("bn2", BatchNorm2d(s.channels2));
+  auto pooled = s.side / 4;
+  fc1 = register_module("fc1", Linear(s.channels2 * pooled * pooled, s.hidden));
+  fc2 = register_module("fc2", Linear(s.hidden, s.classes));
+  drop = register_module("drop", core::dropout(s.dropout));
+}
+
+at::Tensor cnn_impl::forward(at::Tensor x) {
+  x = x.reshape({x.size(0), 1, spec.side, spec.side});
+  x = conv1->forward(x);
+  if (bn1)
+    x = bn1->forward(x);
+  x = torch::max_pool2d(torch::relu(x), 2);
+  x = conv2->forward(x);
+  if (bn2)
+    x = bn2->forward(x);
+  x = torch::max_pool2d(torch::relu(x), 2);
+  x = torch::relu(fc1->forward(x.flatten(1)));
+  return fc2->forward(drop->forward(x));
+}
+
 step_output classification_outputs(const at::Tensor& logits,
                                    const at::Tensor& targets) {
   step_output out;
@@ -36,6 +73,16 @@ model_def mlp_classifier(std::vector<int64_t> sizes) {
       return std::make_shared<mlp_impl>(sizes);
     },
     [](mlp_impl& m, const at::Tensor& x, const at::Tensor& y) {
+      return classification_outputs(m.forward(x), y);
+    });
+}
+
+model_def cnn_classifier(cnn_spec spec) {
+  return make_model<cnn_impl>(
+    [spec] {
+      return std::make_shared<cnn_impl>(spec);
+    },
+    [](cnn_impl& m, const at::Tensor& x, const at::Tensor& y) {
       return classification_outputs(m.forward(x), y);
     });
 }
@@ -75,6 +122,31 @@ uint64_t state_digest(const torch::nn::Module& m) {
   for (const auto& b : m.buffers())
     mix(b);
   return h;
+}
+
+std::string first_difference(const torch::nn::Module& a,
+                             const torch::nn::Module& b) {
+  auto same = [](const at::Tensor& x, const at::Tensor& y) {
+    auto p = x.detach().contiguous().cpu();
+    auto q = y.detach().contiguous().cpu();
+    return p.sizes() == q.sizes() && p.scalar_type() == q.scalar_type()
+      && std::memcmp(p.data_ptr(), q.data_ptr(), p.nbytes()) == 0;
+  };
+  auto pa = a.named_parameters();
+  auto pb = b.named_parameters();
+  for (const auto& item : pa) {
+    auto* other = pb.find(item.key());
+    if (other == nullptr || !same(item.value(), *other))
+      return "parameter '" + item.key() + "'";
+  }
+  auto ba = a.named_buffers();
+  auto bb = b.named_buffers();
+  for (const auto& item : ba) {
+    auto* other = bb.find(item.key());
+    if (other == nullptr || !same(item.value(), *other))
+      return "buffer '" + item.key() + "'";
+  }
+  return {};
 }
 
 } // namespace troupe::core

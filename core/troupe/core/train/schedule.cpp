@@ -59,6 +59,12 @@ schedule schedule::make(const trainer_options& opts, int64_t train_size) {
     s.total_steps = std::min(s.total_steps, opts.max_steps);
   if (s.total_steps < 1)
     throw config_error("max-steps", "no optimizer step to run");
+  // Warmup ends before the last update (cosine and linear divide by T - W).
+  if (opts.warmup_steps >= s.total_steps)
+    throw config_error(
+      "warmup-steps",
+      "must be less than the fit's " + std::to_string(s.total_steps)
+        + " optimizer steps, got " + std::to_string(opts.warmup_steps));
   s.val_every = opts.val_every_n_steps;
   s.log_every = opts.log_every_n_steps;
   if (s.log_every < 1)
