@@ -1,6 +1,8 @@
 #include "troupe/actors/logger.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <map>
 
 #include <caf/all.hpp>
@@ -28,6 +30,9 @@ struct logger_state {
   int64_t step = 0;
   /// One line per sink that failed (reported once each).
   std::vector<std::string> sink_errors;
+  /// <run-dir>/console.log; null before log_start, after log_finish, and
+  /// once writing it failed (reported like a sink).
+  FILE* console_log = nullptr;
 };
 
 using logger_impl = tapped_stateful<logger_actor, logger_state>;
@@ -54,12 +59,61 @@ void each_sink(logger_impl* self, int64_t step, F f) {
   }
 }
 
+/// Reports a failure of console.log once, like a sink's.
+void console_log_failed(logger_impl* self, const std::string& what) {
+  auto& st = self->state;
+  if (st.console_log != nullptr)
+    std::fclose(st.console_log);
+  st.console_log = nullptr;
+  auto msg = fmt::format("troupe: {}/console.log failed at step {} and is "
+                         "disabled; the loggers continue: {}",
+                         st.cfg.run_dir, st.step, what);
+  st.sink_errors.push_back(msg);
+  fmt::print(st.cfg.errors, "{}\n", msg);
+  std::fflush(st.cfg.errors);
+}
+
+/// One text line to every sink and to console.log.
+void print_lines(logger_impl* self, int64_t step,
+                 const std::vector<std::string>& lines) {
+  auto& st = self->state;
+  if (lines.empty())
+    return;
+  each_sink(self, step, [&](core::sink& s) {
+    for (const auto& l : lines)
+      s.line(l);
+    s.flush();
+  });
+  if (st.console_log == nullptr)
+    return;
+  for (const auto& l : lines)
+    if (std::fputs(l.c_str(), st.console_log) < 0
+        || std::fputc('\n', st.console_log) == EOF)
+      return console_log_failed(self, std::strerror(errno));
+  if (std::fflush(st.console_log) != 0)
+    console_log_failed(self, std::strerror(errno));
+}
+
+/// Prints what the capture took since the last time.
+void drain_capture(logger_impl* self) {
+  auto& st = self->state;
+  if (!st.cfg.capture)
+    return;
+  auto lines = st.cfg.capture->take();
+  print_lines(self, st.step, {lines.begin(), lines.end()});
+}
+
 logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   self->tap("logger", st.cfg.tap);
   for (auto& s : *st.cfg.sinks)
     st.live.push_back(s.get());
+  self->attach_functor([self] {
+    if (self->state.console_log != nullptr)
+      std::fclose(self->state.console_log);
+    self->state.console_log = nullptr;
+  });
   return {
     [=](const log_start& x) -> caf::result<bool> {
       auto& st = self->state;
@@ -74,16 +128,39 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
         s.hyperparameters(x.config_json);
         s.start(x.lines);
       });
+      auto path = st.cfg.run_dir + "/console.log";
+      st.console_log = std::fopen(path.c_str(), "w");
+      if (st.console_log == nullptr)
+        console_log_failed(self, std::strerror(errno));
+      for (const auto& l : x.lines)
+        if (st.console_log != nullptr)
+          std::fprintf(st.console_log, "%s\n", l.c_str());
+      if (st.cfg.capture) {
+        // From here on the reader thread wakes this actor (any thread may
+        // send it a message); what came before is printed now.
+        auto me = caf::actor_cast<caf::actor>(self);
+        st.cfg.capture->on_lines([me] {
+          caf::anon_send(me, console_atom_v);
+        });
+        drain_capture(self);
+      }
       return true;
+    },
+    [=](console_atom) {
+      drain_capture(self);
     },
     [=](const log_batch& b) {
       auto& st = self->state;
       st.step = b.step;
+      // Captured output first: it was written before this step's records
+      // arrived.
+      drain_capture(self);
       each_sink(self, b.step, [&](core::sink& s) {
         if (!b.metrics.empty())
           s.write(b.step, b.epoch, b.metrics);
-        for (const auto& l : b.lines)
-          s.line(l);
+      });
+      print_lines(self, b.step, b.lines);
+      each_sink(self, b.step, [&](core::sink& s) {
         if (b.progress.total_steps > 0)
           s.progress(b.progress);
         s.flush();
@@ -97,6 +174,18 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
     },
     [=](const log_finish& f) -> caf::result<fit_report> {
       auto& st = self->state;
+      if (st.cfg.capture) {
+        // The terminal goes back to the process; what was written up to
+        // now is printed before the sinks close.
+        st.cfg.capture->on_lines({});
+        st.cfg.capture->stop();
+        drain_capture(self);
+      }
+      if (st.console_log != nullptr && std::fclose(st.console_log) != 0) {
+        st.console_log = nullptr;
+        console_log_failed(self, std::strerror(errno));
+      }
+      st.console_log = nullptr;
       each_sink(self, st.step, [&](core::sink& s) {
         s.close();
       });

@@ -1,6 +1,8 @@
 #include "troupe/actors/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -21,6 +23,7 @@
 #include "troupe/core/logging/sinks.hpp"
 #include "troupe/core/logging/summary.hpp"
 #include "troupe/core/runtime/blas.hpp"
+#include "troupe/core/runtime/console_capture.hpp"
 #include "troupe/core/runtime/interrupt.hpp"
 #include "troupe/core/runtime/memory.hpp"
 #include "troupe/core/train/metric_book.hpp"
@@ -59,6 +62,29 @@ public:
 /// with several replicas the steppers the aggregator wakes on one worker
 /// reach the idle ones quickly. `trainer::configure` runs after this and
 /// may override any of it.
+/// Holds the fit's console capture; releasing it restores fds 1 and 2 and
+/// prints what no logger printed (a fit that failed before its logger ran,
+/// or output after log_finish) on every path.
+struct output_capture {
+  std::shared_ptr<core::console_capture> capture;
+
+  ~output_capture() {
+    finish();
+  }
+
+  void finish() noexcept {
+    if (!capture)
+      return;
+    capture->stop();
+    for (const auto& line : capture->take()) {
+      std::fputs(line.c_str(), stdout);
+      std::fputc('\n', stdout);
+    }
+    std::fflush(stdout);
+    capture.reset();
+  }
+};
+
 void schedule_for_training(caf::actor_system_config& cfg) {
   cfg.set("work-stealing.moderate-steal-interval", size_t{1});
   cfg.set("work-stealing.moderate-sleep-duration",
@@ -328,6 +354,9 @@ fit_report trainer::fit(const core::model_def& model,
   }
   // From here on the run directory exists: whatever fails before training
   // still leaves a summary.json saying why.
+  // Declared before the sinks, so released after them on every path: the
+  // console sink writes to the capture's terminal.
+  output_capture captured;
   std::shared_ptr<std::vector<std::unique_ptr<core::sink>>> sinks;
   std::vector<std::shared_ptr<torch::nn::Module>> replicas;
   try {
@@ -346,8 +375,14 @@ fit_report trainer::fit(const core::model_def& model,
       }
     }
     sinks = std::make_shared<std::vector<std::unique_ptr<core::sink>>>();
+    const auto& loggers = opts_.loggers;
+    if (opts_.capture_output
+        && std::find(loggers.begin(), loggers.end(), "console")
+          != loggers.end())
+      captured.capture = std::make_shared<core::console_capture>();
+    auto* terminal = captured.capture ? captured.capture->terminal() : stdout;
     for (const auto& name : opts_.loggers)
-      sinks->push_back(core::make_sink(name, run_dir_));
+      sinks->push_back(core::make_sink(name, run_dir_, terminal));
   } catch (const std::exception& e) {
     fit_report failed;
     failed.status = fit_status::failed;
@@ -406,6 +441,7 @@ fit_report trainer::fit(const core::model_def& model,
     lc.run_dir = run_dir_;
     lc.sinks = sinks;
     lc.report = opts_.report;
+    lc.capture = captured.capture;
     lc.tap = tap;
     auto logger = actors::spawn_logger(sys, std::move(lc));
     hook("logger", logger);
@@ -450,7 +486,9 @@ fit_report trainer::fit(const core::model_def& model,
           report.error = "coordinator: " + sys.render(err);
         });
   } // every actor has terminated here: traces are complete
-  // Every actor is gone: the replicas can be read here.
+  // Every actor is gone: the replicas can be read here, and what the
+  // logger did not print goes to the restored terminal.
+  captured.finish();
   model_ = replicas.front();
   bool rewrite_summary = false;
   if (report.status == fit_status::failed)

@@ -466,3 +466,44 @@ TEST_CASE("replicas that diverge fail the fit naming the buffer that differs",
              Catch::Contains("replicas diverged")
                && Catch::Contains("buffer 'seen'"));
 }
+
+TEST_CASE("evaluate gives the fit's test metrics from the trained module, "
+          "predict its outputs in input order",
+          "[actors][recipe]") {
+  auto data = small_data(32 * 10);
+  temp_dir dir;
+  auto o = recipe_options(dir.path());
+  o.eval_batch_size = 7; // several batches per shard
+  trainer t{o};
+  auto def = small_mlp();
+  auto report = t.fit(def, data);
+  REQUIRE(report.status == fit_status::completed);
+  std::map<std::string, double> last;
+  for (const auto& m : report.last)
+    last[m.name] = m.value;
+  auto e = t.evaluate(def, data, t.model());
+  REQUIRE(e.error == "");
+  REQUIRE(e.test.size() == 2);
+  for (const auto& m : e.test) {
+    INFO(m.name);
+    CHECK(m.value == last.at(m.name)); // bit-identical: same shards, order
+  }
+  REQUIRE(!e.val.empty());
+  CHECK(e.val.front().name == "val/loss");
+  // From the seed instead: other metrics.
+  auto init = t.evaluate(def, data);
+  REQUIRE(init.error == "");
+  CHECK(init.test.front().value != e.test.front().value);
+  // predict: batches of 7 in input order, like one forward pass.
+  auto out = t.predict(def, *t.model(), data.test.inputs);
+  torch::NoGradGuard no_grad;
+  t.model()->eval();
+  auto whole = def.forward(*t.model(), data.test.inputs);
+  REQUIRE(out.sizes() == whole.sizes());
+  CHECK(out.allclose(whole, 1e-6, 1e-6));
+  CHECK(!out.slice(0, 0, 7).allclose(out.slice(0, 7, 14)));
+  core::model_def no_forward = def;
+  no_forward.forward = nullptr;
+  CHECK_THROWS_WITH(t.predict(no_forward, *t.model(), data.test.inputs),
+                    Catch::Contains("no forward"));
+}

@@ -265,6 +265,7 @@ TEST_CASE("config.json of the defaults keeps its keys, order and format",
            "\"report\": false, \"augment\": \"\", \"trace\": [], "
            "\"trace_tensors\": \"full\", \"scheduler_threads\": 0, "
            "\"intra_op_threads\": 0, \"retain_memory\": true, "
+           "\"capture_output\": true, "
            "\"export_params\": \"\", \"device\": \"cpu\", "
            "\"eval_batch_size\": 1000, \"steps_ahead\": 2, "
            "\"logger_credits\": 64, \"timeout\": 600}");

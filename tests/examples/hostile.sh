@@ -67,6 +67,7 @@ huge_options)
   expect 2 "invalid --intra-op-threads" "$syn" --intra-op-threads=100000
   expect 2 "invalid --intra-op-threads" "$syn" --intra-op-threads=-1
   expect 2 "invalid --retain-memory" "$syn" --retain-memory=maybe
+  expect 2 "invalid --capture-output" "$syn" --capture-output=maybe
   expect 2 "invalid --eval-batch-size" "$syn" --eval-batch-size=9223372036854775807
   expect 2 "invalid --ema-loss" "$syn" --ema-loss=2
   expect 2 "invalid --ema-loss" "$syn" --ema-loss=inf

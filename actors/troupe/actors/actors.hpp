@@ -82,7 +82,10 @@ using logger_actor = caf::typed_actor<
   caf::replies_to<log_batch>::with<int64_t>,
   /// Last: closes the sinks, writes summary.json (and report.html); answers
   /// the report with the last value of every metric.
-  caf::replies_to<log_finish>::with<fit_report>>;
+  caf::replies_to<log_finish>::with<fit_report>,
+  /// From the console capture's reader thread: captured output is waiting
+  /// (core/runtime/console_capture.hpp); the logger prints it.
+  caf::reacts_to<console_atom>>;
 
 /// The coordinator: the single sequencer and supervisor.
 using coordinator_actor = summary_sink_actor::extend<

@@ -9,6 +9,7 @@
 #include "troupe/actors/actors.hpp"
 #include "troupe/actors/tap.hpp"
 #include "troupe/core/logging/sinks.hpp"
+#include "troupe/core/runtime/console_capture.hpp"
 
 namespace troupe::actors {
 
@@ -21,6 +22,10 @@ struct logger_config {
   FILE* errors = stderr;
   /// Write report.html after summary.json.
   bool report = false;
+  /// Output captured from fds 1 and 2 during the fit (null: none): the
+  /// logger prints it through the sinks' line() and console.log, and stops
+  /// the capture at log_finish before closing the sinks.
+  std::shared_ptr<core::console_capture> capture;
   inbound_tap tap;
 };
 
@@ -31,6 +36,8 @@ struct logger_config {
 /// summary.json atomically, then report.html when asked; answers with the
 /// report, last values filled). A
 /// sink that throws is reported once and dropped; the others keep going.
+/// Every text line it prints (the start lines, the fit's and callbacks'
+/// lines, captured output) also goes to <run-dir>/console.log.
 logger_actor spawn_logger(caf::actor_system& sys, logger_config cfg,
                           bool detached = true);
 

@@ -126,17 +126,20 @@ struct callback_effects {
   bool stop = false;
   std::string reason;
   std::string error;
+  /// Text for the console (above the progress line) and console.log, one
+  /// line each ('\n' inside splits a line), in order, at the event's step.
+  std::vector<std::string> lines;
 };
 
 inline bool operator==(const callback_effects& x, const callback_effects& y) {
   return x.metrics == y.metrics && x.stop == y.stop && x.reason == y.reason
-    && x.error == y.error;
+    && x.error == y.error && x.lines == y.lines;
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, callback_effects& x) {
   return f(caf::meta::type_name("callback_effects"), x.metrics, x.stop,
-           x.reason, x.error);
+           x.reason, x.error, x.lines);
 }
 
 } // namespace troupe

@@ -41,5 +41,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_ATOM(troupe, troupe, watchdog_atom, "watchdog")
   CAF_ADD_ATOM(troupe, troupe, replay_atom, "replay")
   CAF_ADD_ATOM(troupe, troupe, interrupt_atom, "interrupt")
+  CAF_ADD_ATOM(troupe, troupe, console_atom, "console")
 
 CAF_END_TYPE_ID_BLOCK(troupe)

@@ -210,7 +210,7 @@ void for_each_option(Options& o, F&& f) {
   declare(f, o.momentum,
           {"momentum", "momentum",
            "momentum of sgd and rmsprop (default: sgd 0.9, rmsprop 0)",
-           unset_or<double>(unit_interval), "the optimizer's"});
+           unset_or<double>(unit_interval), "none"});
   declare(f, o.nesterov,
           {"nesterov", "nesterov",
            "Nesterov momentum (sgd with --momentum > 0; true/false)"});
@@ -227,11 +227,11 @@ void for_each_option(Options& o, F&& f) {
              auto what = unit_interval((*x)[0]);
              return what.empty() ? unit_interval((*x)[1]) : what;
            },
-           "the optimizer's"});
+           "none"});
   declare(f, o.eps,
           {"eps", "eps",
            "epsilon of adam, adamw and rmsprop, in (0, 1] (default 1e-8)",
-           unset_or(real_in(0, 1, true)), "the optimizer's"});
+           unset_or(real_in(0, 1, true)), "none"});
   declare(f, o.lr_schedule,
           {"lr-schedule", "lr_schedule",
            "learning rate per optimizer step: constant, cosine, linear or "
@@ -323,6 +323,11 @@ void for_each_option(Options& o, F&& f) {
           {"retain-memory", "retain_memory",
            "keep freed heap memory in the process so per-step tensors do not "
            "fault their pages in again (true/false)"});
+  declare(f, o.capture_output,
+          {"capture-output", "capture_output",
+           "with the console logger, print what the process writes to "
+           "stdout/stderr during the fit as whole lines above the progress "
+           "line and into console.log (true/false)"});
   declare(f, o.export_params,
           {"export-params", "export_params",
            "directory for params_init.pt and params_final.pt (torch::save)",

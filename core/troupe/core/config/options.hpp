@@ -90,6 +90,11 @@ struct trainer_options {
   /// Keep freed heap memory in the process (core/runtime/memory.hpp), so
   /// that tensors allocated each step do not fault their pages in again.
   bool retain_memory = true;
+  /// While a fit runs with the console logger, take what the process writes
+  /// to stdout and stderr (callbacks, model code, libraries) through the
+  /// logger, whole lines above the progress line and into console.log
+  /// (core/runtime/console_capture.hpp).
+  bool capture_output = true;
   /// Directory for params_init.pt / params_final.pt; empty = none.
   std::string export_params;
   /// Device of every replica: "cpu" (or "cuda:i" on CUDA builds).

@@ -50,7 +50,7 @@ std::string create_version_dir(const std::string& root,
 bool is_run_output(const std::string& file) {
   static const char* fixed[] = {"metrics.csv", "metrics.jsonl", "summary.json",
                                 "config.json", "report.html",   "trace",
-                                "checkpoints"};
+                                "checkpoints", "console.log"};
   for (const char* f : fixed) {
     auto n = std::strlen(f);
     // The file itself, or a temporary file of it (NAME.tmp, NAME.tmp.PID).

@@ -459,9 +459,9 @@ void tensorboard_sink::write(int64_t step, int64_t, const metric_values& ms) {
 // -- factory ------------------------------------------------------------------
 
 std::unique_ptr<sink> make_sink(const std::string& name,
-                                const std::string& run_dir) {
+                                const std::string& run_dir, FILE* terminal) {
   if (name == "console")
-    return std::make_unique<console_sink>();
+    return std::make_unique<console_sink>(terminal);
   if (name == "csv")
     return std::make_unique<csv_sink>(run_dir + "/metrics.csv");
   if (name == "jsonl")

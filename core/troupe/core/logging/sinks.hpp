@@ -180,9 +180,11 @@ private:
   void append(const std::string& event);
 };
 
-/// Creates the sink `name` writing into `run_dir`; throws output_error.
+/// Creates the sink `name` writing into `run_dir` (the console sink to
+/// `terminal`); throws output_error.
 std::unique_ptr<sink> make_sink(const std::string& name,
-                                const std::string& run_dir);
+                                const std::string& run_dir,
+                                FILE* terminal = stdout);
 
 /// Formats a metric value for CSV: shortest round-trip text.
 std::string format_value(double x);

@@ -351,6 +351,17 @@ bool fit_loop::apply_effects(int64_t step) {
         }
         st_.records.push_back(std::move(m));
       }
+      for (const auto& text : eff.lines) {
+        size_t start = 0;
+        while (start <= text.size()) {
+          auto nl = std::min(text.find('\n', start), text.size());
+          auto line = text.substr(start, nl - start);
+          if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+          st_.lines.push_back(std::move(line));
+          start = nl + 1;
+        }
+      }
       if (eff.stop && !st_.stop_requested && st_.phase == fit_phase::training) {
         st_.stop_requested = true;
         st_.stop_reason = eff.reason;
