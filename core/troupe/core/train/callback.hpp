@@ -49,7 +49,8 @@ private:
   int bad_ = 0;
 };
 
-/// Logs the optimizer's learning rate as `lr-SGD` at every logged step.
+/// Logs the learning rate of each step's update (the `lr` metric's value)
+/// as `lr-<optimizer>` (e.g. lr-SGD, lr-AdamW) at every logged step.
 class lr_monitor : public callback {
 public:
   explicit lr_monitor(std::string optimizer = "SGD");
