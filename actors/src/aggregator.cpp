@@ -50,17 +50,22 @@ at::Tensor average_buffers(aggregator_impl* self) {
   auto& st = self->state;
   if (!st.slots.front()->buffers.tensor.defined())
     return {};
-  auto sum = st.slots.front()->buffers.tensor.clone();
+  // x0 + sum over r of (xr - x0) / R, in rank order: the mean, and exactly
+  // x0 where every replica holds the same value (a plain sum / R is not
+  // exact for R = 3).
+  const auto& first = st.slots.front()->buffers.tensor;
+  auto mean = first.clone();
+  auto replicas = static_cast<double>(st.slots.size());
   for (size_t r = 1; r < st.slots.size(); ++r) {
     const auto& x = st.slots[r]->buffers.tensor;
-    if (!x.defined() || x.sizes() != sum.sizes()
-        || x.scalar_type() != sum.scalar_type())
+    if (!x.defined() || x.sizes() != first.sizes()
+        || x.scalar_type() != first.scalar_type())
       throw std::runtime_error(fmt::format("rank {} sent buffers unlike rank "
                                            "0's",
                                            r));
-    sum.add_(x);
+    mean.add_((x - first).div_(replicas));
   }
-  return sum.div_(static_cast<double>(st.slots.size()));
+  return mean;
 }
 
 /// Returns false after reporting a failure.

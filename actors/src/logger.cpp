@@ -110,6 +110,9 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
   for (auto& s : *st.cfg.sinks)
     st.live.push_back(s.get());
   self->attach_functor([self] {
+    // Nothing wakes this actor once it is gone.
+    if (self->state.cfg.capture)
+      self->state.cfg.capture->on_lines({});
     if (self->state.console_log != nullptr)
       std::fclose(self->state.console_log);
     self->state.console_log = nullptr;

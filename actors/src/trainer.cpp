@@ -81,7 +81,8 @@ struct output_capture {
       std::fputc('\n', stdout);
     }
     std::fflush(stdout);
-    capture.reset();
+    // Kept until this guard goes (after the sinks): the console sink
+    // points at the capture's terminal.
   }
 };
 

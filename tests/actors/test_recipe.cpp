@@ -56,17 +56,28 @@ struct hand_result {
   std::vector<double> lrs;   ///< rate applied per step
 };
 
-/// The same fit written by hand: one model from the same seed, the mean
+using torch_optimizer = std::function<std::unique_ptr<torch::optim::Optimizer>(
+  const std::vector<at::Tensor>&)>;
+
+/// SGD as troupe's defaults give it, written out.
+std::unique_ptr<torch::optim::Optimizer>
+default_sgd(const std::vector<at::Tensor>& params) {
+  return std::make_unique<torch::optim::SGD>(
+    params, torch::optim::SGDOptions(0.02).momentum(0.9));
+}
+
+/// The same fit written by hand: one model from the same seed, the optimizer
+/// `by_hand` builds (LibTorch's classes with literal settings), the mean
 /// cross-entropy over each step's G samples, the rate of the schedule,
 /// clip_grad_norm_ when `clip` > 0.
 hand_result hand_loop(const core::trainer_options& given,
-                      const core::data_module& data, int64_t steps,
-                      double clip) {
+                      const core::data_module& data, int64_t steps, double clip,
+                      const torch_optimizer& by_hand) {
   auto o = core::with_optimizer_defaults(given);
   torch::manual_seed(o.seed);
   auto model = small_mlp().make();
   auto params = model->parameters();
-  auto opt = core::make_optimizer(o)(params);
+  auto opt = by_hand(params);
   auto sched = core::lr_schedule_of(o, steps);
   int64_t g = o.replicas * o.accumulate * o.batch_size;
   hand_result out;
@@ -119,9 +130,12 @@ public:
 TEST_CASE("every optimizer and schedule steps like a hand-written LibTorch "
           "loop on one batch of G samples",
           "[actors][recipe]") {
+  using namespace torch::optim;
+  using params_t = const std::vector<at::Tensor>&;
   struct variant {
     const char* name;
     std::function<void(core::trainer_options&)> set;
+    torch_optimizer by_hand; // the same settings, written out
   };
   std::vector<variant> variants{
     {"sgd, step schedule",
@@ -129,13 +143,18 @@ TEST_CASE("every optimizer and schedule steps like a hand-written LibTorch "
        o.lr_schedule = "step";
        o.step_size = 7;
        o.gamma = 0.5;
-     }},
+     },
+     default_sgd},
     {"sgd nesterov, weight decay, linear",
      [](core::trainer_options& o) {
        o.nesterov = true;
        o.weight_decay = 1e-3;
        o.lr_schedule = "linear";
        o.min_lr = 0.001;
+     },
+     [](params_t p) -> std::unique_ptr<Optimizer> {
+       return std::make_unique<SGD>(
+         p, SGDOptions(0.02).momentum(0.9).nesterov(true).weight_decay(1e-3));
      }},
     {"adam, warmup then cosine",
      [](core::trainer_options& o) {
@@ -143,6 +162,10 @@ TEST_CASE("every optimizer and schedule steps like a hand-written LibTorch "
        o.lr = 0.01;
        o.lr_schedule = "cosine";
        o.warmup_steps = 5;
+     },
+     [](params_t p) -> std::unique_ptr<Optimizer> {
+       return std::make_unique<Adam>(
+         p, AdamOptions(0.01).betas({0.9, 0.999}).eps(1e-8).weight_decay(0));
      }},
     {"adamw, betas, eps, cosine to min-lr",
      [](core::trainer_options& o) {
@@ -152,6 +175,10 @@ TEST_CASE("every optimizer and schedule steps like a hand-written LibTorch "
        o.eps = 1e-6;
        o.lr_schedule = "cosine";
        o.min_lr = 0.001;
+     },
+     [](params_t p) -> std::unique_ptr<Optimizer> {
+       return std::make_unique<AdamW>(
+         p, AdamWOptions(0.01).betas({0.8, 0.99}).eps(1e-6).weight_decay(1e-2));
      }},
     {"rmsprop with momentum, constant with warmup",
      [](core::trainer_options& o) {
@@ -159,6 +186,10 @@ TEST_CASE("every optimizer and schedule steps like a hand-written LibTorch "
        o.lr = 0.005;
        o.momentum = 0.5;
        o.warmup_steps = 3;
+     },
+     [](params_t p) -> std::unique_ptr<Optimizer> {
+       return std::make_unique<RMSprop>(
+         p, RMSpropOptions(0.005).alpha(0.99).eps(1e-8).momentum(0.5));
      }},
   };
   auto data = small_data(32 * 20); // 20 steps
@@ -173,7 +204,7 @@ TEST_CASE("every optimizer and schedule steps like a hand-written LibTorch "
     auto report = t.fit(small_mlp(), data);
     REQUIRE(report.status == fit_status::completed);
     REQUIRE(report.global_step == 20);
-    auto hand = hand_loop(o, data, 20, 0);
+    auto hand = hand_loop(o, data, 20, 0, v.by_hand);
     CHECK(worst_relative(t.model()->parameters(), hand.params) < 1e-4);
     // The logged lr is the rate applied in update s, at step s, for every
     // step (log every step); the callbacks' lr agrees.
@@ -236,7 +267,7 @@ TEST_CASE("clipping acts on the reduced gradient like clip_grad_norm_ on the "
   o.clip_grad_norm = 0.05; // below the norm of every step here
   trainer t{o};
   REQUIRE(t.fit(small_mlp(), data).status == fit_status::completed);
-  auto hand = hand_loop(o, data, 15, 0.05);
+  auto hand = hand_loop(o, data, 15, 0.05, default_sgd);
   CHECK(worst_relative(t.model()->parameters(), hand.params) < 1e-4);
   auto norms = series(read_points(dir / "metrics.jsonl"), "train/grad_norm");
   REQUIRE(norms.size() == 15);

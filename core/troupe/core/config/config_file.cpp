@@ -1,8 +1,11 @@
 #include "troupe/core/config/config_file.hpp"
 
+#include <array>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -25,7 +28,7 @@ std::string as_cli_text(const json_field& f) {
     // Numbers (betas): the flag takes them comma-joined.
     std::string out;
     for (char c : f.value.substr(1, f.value.size() - 2))
-      if (c != ' ')
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
         out += c;
     return out; // "" for [] (an empty list of words)
   }
@@ -107,11 +110,19 @@ recorded_config parse_config_json(const std::string& text,
   // Options by key, then every check of the command line.
   std::string current;
   try {
-    for_each_option(opts, [&](const auto& info, auto&) {
+    for_each_option(opts, [&](const auto& info, auto& field) {
       auto f = find_field(fields, info.key);
       if (f == nullptr)
         return;
       current = info.key;
+      using T = std::decay_t<decltype(field)>;
+      constexpr bool optional
+        = std::is_same_v<
+            T,
+            std::optional<
+              double>> || std::is_same_v<T, std::optional<std::array<double, 2>>>;
+      if (!optional && !f->is_string && f->value == "null")
+        throw config_error(info.flag, "null is not a value");
       std::string cli_text;
       try {
         cli_text = as_cli_text(*f);

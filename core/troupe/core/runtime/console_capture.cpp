@@ -1,6 +1,9 @@
 #include "troupe/core/runtime/console_capture.hpp"
 
 #include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <exception>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -12,6 +15,54 @@ namespace {
 
 /// One capture per process: fds 1 and 2 are the process's.
 std::atomic<bool> capturing{false};
+
+/// The original fds 1 and 2 while a capture is active (-1: none), for the
+/// paths that end the process without stop(): exit(), std::terminate, a
+/// fatal signal. What they print then reaches the terminal, not a pipe no
+/// one reads any more.
+volatile sig_atomic_t saved_out = -1;
+volatile sig_atomic_t saved_err = -1;
+std::terminate_handler previous_terminate = nullptr;
+
+void restore_fds() noexcept {
+  if (saved_out >= 0)
+    ::dup2(saved_out, 1);
+  if (saved_err >= 0)
+    ::dup2(saved_err, 2);
+}
+
+void on_fatal_signal(int sig) {
+  restore_fds(); // async-signal-safe: dup2 only
+  ::raise(sig);  // SA_RESETHAND: the default action now
+}
+
+void install_exit_paths() {
+  static bool once = [] {
+    std::atexit([] {
+      std::fflush(stdout);
+      std::fflush(stderr);
+      restore_fds();
+    });
+    previous_terminate = std::set_terminate([] {
+      restore_fds();
+      if (previous_terminate != nullptr)
+        previous_terminate();
+      std::abort();
+    });
+    struct sigaction sa {};
+    sa.sa_handler = on_fatal_signal;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) {
+      struct sigaction old {};
+      // Only where nobody else handles it (a sanitizer, the user).
+      if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
+        ::sigaction(sig, &sa, nullptr);
+    }
+    return true;
+  }();
+  (void)once;
+}
 
 void close_fd(int& fd) {
   if (fd >= 0)
@@ -64,10 +115,26 @@ console_capture::console_capture() {
   pipes_[0] = out[0];
   pipes_[1] = err[0];
   terminal_ = term;
+  try {
+    reader_ = std::thread([this] {
+      read_loop();
+    });
+  } catch (...) {
+    // No reader: nothing may stay redirected.
+    ::dup2(saved_[0], 1);
+    ::dup2(saved_[1], 2);
+    for (int* fd : {&saved_[0], &saved_[1], &pipes_[0], &pipes_[1],
+                    &wake_pipe_[0], &wake_pipe_[1]})
+      close_fd(*fd);
+    std::fclose(terminal_);
+    terminal_ = stdout;
+    capturing = false;
+    return;
+  }
+  saved_out = saved_[0];
+  saved_err = saved_[1];
+  install_exit_paths();
   active_ = true;
-  reader_ = std::thread([this] {
-    read_loop();
-  });
 }
 
 console_capture::~console_capture() {
@@ -173,6 +240,8 @@ void console_capture::stop() {
   // child process inherited one: the wake pipe ends the reader anyway).
   ::dup2(saved_[0], 1);
   ::dup2(saved_[1], 2);
+  saved_out = -1;
+  saved_err = -1;
   // Non-blocking reads from here: what is in the pipes is all there is.
   for (int fd : pipes_)
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);

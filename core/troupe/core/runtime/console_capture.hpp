@@ -4,9 +4,19 @@
 // (callbacks, model code, libraries) writes to the process's stdout and
 // stderr is taken from fds 1 and 2 through a pipe each, cut into whole
 // lines, and handed to the logger, which prints them above the progress
-// line and into console.log. Lines never tear: each fd has its own pipe and
-// its own reassembly, and a line is delivered only when whole (or at the
-// end, when what is left has no newline).
+// line and into console.log. Each fd has its own pipe and its own
+// reassembly, and a line is delivered only when whole (or at the end, when
+// what is left has no newline): a line written by one write() of at most
+// PIPE_BUF bytes, or through one stdio stream, arrives whole whatever other
+// threads write. stdio keeps the buffering it had chosen (a stdout that
+// was a pipe or file stays fully buffered: its lines arrive when it
+// flushes, at the latest when the capture stops).
+//
+// exit(), std::terminate and fatal signals (SIGABRT, SIGSEGV, SIGBUS,
+// SIGFPE, SIGILL where no one else handles them) put the terminal back
+// before the process ends, so their messages are not lost in a pipe.
+// Child processes inherit the redirected fds: what they write after the
+// capture stopped gets EPIPE.
 
 #include <cstdio>
 #include <deque>

@@ -351,7 +351,8 @@ void trace_reader::read_header() {
     // Version 3 added the buffers to these two: older records of them are
     // of another layout, unknown here.
     bool changed = version_ < 3
-      && (name == "troupe::contribution" || name == "troupe::reduced_gradient");
+      && (name == "troupe::contribution" || name == "troupe::reduced_gradient"
+          || name == "troupe::callback_effects");
     auto i = changed ? local.end()
                      : std::find(local.begin(), local.end(), name);
     auto c = i == local.end() ? -1 : static_cast<int>(i - local.begin());

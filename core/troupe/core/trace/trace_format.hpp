@@ -20,8 +20,9 @@
 //
 // Version 1 (still read) had no `tensors` in the header and no message ID.
 // Version 2 (still read) had no `buffers` in contributions and reduced
-// gradients: records of those two types in version 1 and 2 traces are
-// refused as a type this reader does not know.
+// gradients and no `lines` in callback effects: records of those three
+// types in version 1 and 2 traces are refused as a type this reader does
+// not know.
 
 #include <chrono>
 #include <cstdint>

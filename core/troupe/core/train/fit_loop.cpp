@@ -352,15 +352,16 @@ bool fit_loop::apply_effects(int64_t step) {
         st_.records.push_back(std::move(m));
       }
       for (const auto& text : eff.lines) {
+        // One line per '\n'-separated part; a final '\n' ends the last.
         size_t start = 0;
-        while (start <= text.size()) {
+        do {
           auto nl = std::min(text.find('\n', start), text.size());
           auto line = text.substr(start, nl - start);
           if (!line.empty() && line.back() == '\r')
             line.pop_back();
           st_.lines.push_back(std::move(line));
           start = nl + 1;
-        }
+        } while (start < text.size());
       }
       if (eff.stop && !st_.stop_requested && st_.phase == fit_phase::training) {
         st_.stop_requested = true;

@@ -23,6 +23,9 @@ namespace troupe::core {
 
 /// Builds one replica's optimizer over `params` (the module's parameters in
 /// registration order). Called once per replica, on that replica's stepper.
+/// Every replica steps from the same reduced gradient tensor, read at once
+/// by all of them: the optimizer must not write into `p.grad()` (LibTorch's
+/// do not; one that clips or rescales in place must do so on a copy).
 using optimizer_factory
   = std::function<std::unique_ptr<torch::optim::Optimizer>(
     const std::vector<at::Tensor>& params)>;
