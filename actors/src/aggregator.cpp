@@ -68,6 +68,15 @@ at::Tensor average_buffers(aggregator_impl* self) {
   return mean;
 }
 
+/// Fails the step in progress: reported once, every waiting stepper
+/// answered with the error. Returns false, for reduce_step.
+bool fail_step(aggregator_impl* self, std::string what) {
+  auto err = fail(self, self->state.next_step, std::move(what));
+  for (auto& a : self->state.answers)
+    a.deliver(err);
+  return false;
+}
+
 /// Returns false after reporting a failure.
 bool reduce_step(aggregator_impl* self) {
   auto& st = self->state;
@@ -92,34 +101,23 @@ bool reduce_step(aggregator_impl* self) {
   try {
     reduced.buffers.tensor = average_buffers(self);
   } catch (const std::exception& e) {
-    auto err = fail(self, st.next_step, e.what());
-    for (auto& a : st.answers)
-      a.deliver(err);
-    return false;
+    return fail_step(self, e.what());
   }
   if (st.clip_grad_norm) {
     auto& g = reduced.grad.tensor;
     auto norm = at::linalg_vector_norm(g, 2, c10::nullopt, false, at::kDouble)
                   .item<double>();
-    if (!std::isfinite(norm)) {
-      auto err = fail(self, st.next_step,
-                      fmt::format("the reduced gradient of step {} has a "
-                                  "non-finite norm ({}); it cannot be clipped",
-                                  st.next_step, norm));
-      for (auto& a : st.answers)
-        a.deliver(err);
-      return false;
-    }
+    if (!std::isfinite(norm))
+      return fail_step(self,
+                       fmt::format("the reduced gradient of step {} has a "
+                                   "non-finite norm ({}); it cannot be clipped",
+                                   st.next_step, norm));
     for (const auto& m : summary.reduced)
-      if (m.name == "grad_norm") {
-        auto err = fail(self, st.next_step,
-                        "the model's step function returned a metric named "
-                        "'grad_norm'; with --clip-grad-norm troupe logs the "
-                        "gradient's norm under that name");
-        for (auto& a : st.answers)
-          a.deliver(err);
-        return false;
-      }
+      if (m.name == "grad_norm")
+        return fail_step(self,
+                         "the model's step function returned a metric named "
+                         "'grad_norm'; with --clip-grad-norm troupe logs the "
+                         "gradient's norm under that name");
     auto coef = *st.clip_grad_norm / (norm + 1e-6);
     if (coef < 1) {
       // One replica: the tensor is that stepper's buffer, which a message
