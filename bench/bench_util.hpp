@@ -131,6 +131,8 @@ inline troupe::core::trainer_options troupe_options(const std::string& dir,
   o.run_dir = dir;
   o.overwrite = true;
   o.intra_op_threads = 1;
+  // No checkpoint at the end either (bench/checkpoint_overhead measures it).
+  o.checkpoint_dir = "none";
   return o;
 }
 

@@ -9,7 +9,8 @@
 //   3   training ended, but some outputs were lost (a sink, summary.json,
 //       report.html or a trace failed; summary.json, when it could be
 //       written, has "outputs_lost": true and says which)
-//   130 stopped by SIGINT or SIGTERM, every output written
+//   130 stopped by SIGINT (143: SIGTERM), every output and a checkpoint
+//       written
 
 #include <algorithm>
 #include <csignal>
@@ -25,6 +26,7 @@
 #include "troupe/core/config/option_table.hpp"
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/runtime/blas.hpp"
+#include "troupe/core/runtime/interrupt.hpp"
 #include "troupe/core/train/callback.hpp"
 #include "troupe/core/train/optimizer.hpp"
 #include "troupe/core/util/errors.hpp"
@@ -196,6 +198,9 @@ inline int run(int argc, char** argv, troupe::core::arg_parser& parser,
 /// start is the effective one.
 inline void resolve_run_dir(troupe::core::trainer_options& opts,
                             const std::string& launcher) {
+  if (!opts.resume.empty() && opts.run_dir.empty())
+    throw troupe::core::config_error("resume",
+                                     "continues a run: give its --run-dir");
   if (opts.run_dir.empty())
     opts.run_dir = troupe::core::create_version_dir("runs", launcher);
 }
@@ -238,7 +243,9 @@ inline int fit(troupe::trainer& t, const troupe::core::model_def& model,
     return 3;
   }
   if (report.interrupted)
-    return 130; // as a shell reports a Ctrl-C
+    // As a shell reports the signal: 130 for SIGINT, 143 for SIGTERM.
+    return 128
+      + (troupe::core::interrupt_signal() == SIGTERM ? SIGTERM : SIGINT);
   return 0;
 }
 

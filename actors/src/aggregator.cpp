@@ -98,12 +98,19 @@ bool reduce_step(aggregator_impl* self) {
   summary.per_replica = std::move(outputs);
   reduced_gradient reduced{st.next_step, tensor_payload{st.buffers.sum(grads)},
                            tensor_payload{}};
+  // A non-finite loss reaches the reduction only from steppers told to
+  // skip such steps (--on-nonfinite-loss=skip-step; otherwise the stepper
+  // fails first): nobody applies this step.
+  for (const auto& m : summary.reduced)
+    if (m.name == "loss" && !std::isfinite(m.sum))
+      reduced.skip = summary.skipped = true;
   try {
-    reduced.buffers.tensor = average_buffers(self);
+    if (!reduced.skip)
+      reduced.buffers.tensor = average_buffers(self);
   } catch (const std::exception& e) {
     return fail_step(self, e.what());
   }
-  if (st.clip_grad_norm) {
+  if (st.clip_grad_norm && !reduced.skip) {
     auto& g = reduced.grad.tensor;
     auto norm = at::linalg_vector_norm(g, 2, c10::nullopt, false, at::kDouble)
                   .item<double>();
@@ -152,9 +159,10 @@ bool reduce_step(aggregator_impl* self) {
 aggregator_actor::behavior_type
 aggregator(aggregator_impl* self, int32_t replicas,
            summary_sink_actor coordinator, inbound_tap tap,
-           std::optional<double> clip_grad_norm) {
+           std::optional<double> clip_grad_norm, int64_t first_step) {
   self->tap("aggregator", std::move(tap));
   auto& st = self->state;
+  st.next_step = first_step;
   st.replicas = replicas;
   st.clip_grad_norm = clip_grad_norm;
   st.coordinator = std::move(coordinator);
@@ -225,12 +233,12 @@ aggregator(aggregator_impl* self, int32_t replicas,
 
 } // namespace
 
-aggregator_actor spawn_aggregator(caf::actor_system& sys, int32_t replicas,
-                                  summary_sink_actor coordinator,
-                                  inbound_tap tap,
-                                  std::optional<double> clip_grad_norm) {
+aggregator_actor
+spawn_aggregator(caf::actor_system& sys, int32_t replicas,
+                 summary_sink_actor coordinator, inbound_tap tap,
+                 std::optional<double> clip_grad_norm, int64_t first_step) {
   return sys.spawn(aggregator, replicas, std::move(coordinator), std::move(tap),
-                   clip_grad_norm);
+                   clip_grad_norm, first_step);
 }
 
 } // namespace troupe::actors

@@ -57,6 +57,16 @@ callback_actor::behavior_type callback_host(tapped<callback_actor::base>* self,
         return cb->on_fit_end(e);
       });
     },
+    [cb](const checkpoint_request& r) -> caf::result<std::string> {
+      try {
+        return cb->save_state();
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::runtime_error,
+                               fmt::format("callback '{}' threw in save_state "
+                                           "at step {}: {}",
+                                           cb->name(), r.step, e.what()));
+      }
+    },
   };
 }
 

@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "troupe/actors/checkpointer.hpp"
 #include "troupe/actors/pipeline.hpp"
 #include "troupe/core/train/fit_loop.hpp"
 #include "troupe/messages/type_ids.hpp"
@@ -28,6 +29,7 @@ struct coordinator_state {
   loader_actor loader;
   aggregator_actor aggregator;
   std::vector<stepper_actor> steppers;
+  checkpointer_actor checkpointer;
   /// Who is who, for the down handler's messages.
   std::map<caf::actor_addr, std::string> names;
   caf::typed_response_promise<fit_report> done;
@@ -43,6 +45,8 @@ void stop_actors(coordinator_impl* self, bool logger) {
     self->send_exit(a, caf::exit_reason::user_shutdown);
   self->send_exit(st.loader, caf::exit_reason::user_shutdown);
   self->send_exit(st.aggregator, caf::exit_reason::user_shutdown);
+  if (st.checkpointer)
+    self->send_exit(st.checkpointer, caf::exit_reason::user_shutdown);
   for (const auto& cb : st.cfg.callbacks)
     self->send_exit(cb.second, caf::exit_reason::user_shutdown);
   if (logger)
@@ -124,18 +128,93 @@ void run(coordinator_impl* self, core::fit_commands cmds) {
       for (const auto& s : st.steppers)
         self->send(s, x->request);
     } else if (auto* x = std::get_if<core::close_log>(&cmd)) {
-      self->request(st.cfg.logger, caf::infinite, log_finish{x->report})
-        .then(
-          [=](fit_report& r) {
-            feed(self, [&](core::fit_loop& l) {
-              return l.closed(std::move(r));
+      auto finish = [self](fit_report report) {
+        self
+          ->request(self->state.cfg.logger, caf::infinite,
+                    log_finish{std::move(report)})
+          .then(
+            [=](fit_report& r) {
+              feed(self, [&](core::fit_loop& l) {
+                return l.closed(std::move(r));
+              });
+            },
+            [=](caf::error& err) {
+              feed(self, [&](core::fit_loop& l) {
+                return l.close_failed(render(self, err));
+              });
             });
+      };
+      auto step = st.loop->state().checkpointed;
+      if (st.checkpointer && step > 0
+          && x->report.status != fit_status::failed) {
+        // The last checkpoint is on disk before the run says it ended.
+        auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::duration<double>(st.cfg.options.timeout_seconds));
+        auto report = x->report;
+        self->request(st.checkpointer, timeout, checkpoint_flush{step})
+          .then(
+            [=](std::vector<std::string>& lost) {
+              auto r = report;
+              r.sink_errors = std::move(lost);
+              finish(std::move(r));
+            },
+            [=](caf::error& err) {
+              auto r = report;
+              r.sink_errors.push_back(
+                "troupe: the checkpoint of step " + std::to_string(step)
+                + " was not written: " + render(self, err));
+              finish(std::move(r));
+            });
+      } else {
+        finish(x->report);
+      }
+    } else if (auto* x = std::get_if<core::save_checkpoint>(&cmd)) {
+      auto step = x->step;
+      checkpoint_part own;
+      own.step = step;
+      own.from = "coordinator";
+      own.sections.push_back({"fit", core::encode_fit_resume(x->state)});
+      own.sections.push_back({"config", st.cfg.config_json});
+      std::string names;
+      for (const auto& cb : st.cfg.callbacks)
+        names += cb.first + "\n";
+      own.sections.push_back({"callbacks", names});
+      // What the checkpointer keeps it for (core::checkpoint_retention).
+      own.sections.push_back(
+        {"retention", core::encode_retention({x->always, x->score})});
+      self->send(st.checkpointer, std::move(own));
+      for (size_t c = 0; c < st.cfg.callbacks.size(); ++c)
+        self
+          ->request(st.cfg.callbacks[c].second, caf::infinite,
+                    checkpoint_request{step})
+          .then(
+            [=](std::string& state) {
+              checkpoint_part p;
+              p.step = step;
+              p.from = "callback '" + self->state.cfg.callbacks[c].first + "'";
+              p.sections.push_back(
+                {fmt::format("callback/{}", c), std::move(state)});
+              self->send(self->state.checkpointer, std::move(p));
+            },
+            [=](caf::error& err) {
+              feed(self, [&](core::fit_loop& l) {
+                return l.callback_failed(c, "save_state", render(self, err));
+              });
+            });
+      self->request(st.cfg.logger, caf::infinite, checkpoint_request{step})
+        .then(
+          [=](checkpoint_part& p) {
+            self->send(self->state.checkpointer, std::move(p));
           },
           [=](caf::error& err) {
             feed(self, [&](core::fit_loop& l) {
-              return l.close_failed(render(self, err));
+              return l.logger_failed("logger failed to checkpoint: "
+                                     + render(self, err));
             });
           });
+      if (x->ask_steppers)
+        for (const auto& s : st.steppers)
+          self->send(s, checkpoint_request{step});
     } else if (auto* x = std::get_if<core::answer_trainer>(&cmd)) {
       st.done.deliver(std::move(x->report));
       stop_actors(self, x->logger_alive);
@@ -156,10 +235,31 @@ coordinator_actor::behavior_type coordinator(coordinator_impl* self,
   lc.timeout_seconds = st.cfg.options.timeout_seconds;
   for (const auto& cb : st.cfg.callbacks)
     lc.callbacks.push_back(cb.first);
+  lc.checkpoints = !st.cfg.checkpoint_dir.empty();
+  lc.skip_nonfinite = st.cfg.options.on_nonfinite_loss == "skip-step";
+  lc.monitor = st.cfg.options.checkpoint_monitor;
+  lc.maximize = st.cfg.options.checkpoint_mode == "max";
+  lc.checkpoint_every = st.cfg.options.checkpoint_every_n_steps;
+  if (st.cfg.resume)
+    lc.resume = core::decode_fit_resume(
+      st.cfg.resume->section("fit", st.cfg.resume_file), st.cfg.resume_file);
   st.loop.emplace(std::move(lc));
   // Spawn (or adopt) and watch the pipeline: aggregator, one stepper per
   // replica, loader.
   self->tap("coordinator", st.cfg.tap);
+  if (!st.cfg.checkpoint_dir.empty()) {
+    // One share per stepper, the coordinator's, each callback's, the
+    // logger's.
+    checkpointer_config kc;
+    kc.dir = st.cfg.checkpoint_dir;
+    kc.keep = st.cfg.options.keep_checkpoints;
+    kc.top_k = st.cfg.options.save_top_k;
+    kc.parts = st.cfg.sched.replicas + 2
+      + static_cast<int64_t>(st.cfg.callbacks.size());
+    kc.tap = st.cfg.tap;
+    st.checkpointer = spawn_checkpointer(self->system(), std::move(kc));
+    st.cfg.checkpointer = st.checkpointer;
+  }
   auto p = st.cfg.pipeline
     ? *st.cfg.pipeline
     : spawn_pipeline(self->system(), st.cfg,
@@ -177,6 +277,8 @@ coordinator_actor::behavior_type coordinator(coordinator_impl* self,
     watch(fmt::format("stepper[{}]", r), st.steppers[r]);
   st.loader = p.loader;
   watch("loader", st.loader);
+  if (st.checkpointer)
+    watch("checkpointer", st.checkpointer);
   self->monitor(st.cfg.logger);
   st.names[st.cfg.logger.address()] = "logger";
   for (const auto& cb : st.cfg.callbacks) {

@@ -51,6 +51,7 @@ step_batch make_batch(loader_state& st, int64_t step, int32_t rank) {
 
 loader_actor::behavior_type loader(loader_impl* self, loader_config cfg) {
   self->state.cfg = std::move(cfg);
+  self->state.next_step = self->state.cfg.first_step;
   self->tap("loader", self->state.cfg.tap);
   return {
     [=](const step_permit& p) {

@@ -7,6 +7,7 @@
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "troupe/core/logging/run_dir.hpp"
 #include "troupe/core/logging/summary.hpp"
@@ -128,11 +129,16 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
         return caf::make_error(caf::sec::runtime_error, e.what());
       }
       each_sink(self, 0, [&](core::sink& s) {
-        s.hyperparameters(x.config_json);
+        if (!st.cfg.resumed)
+          s.hyperparameters(x.config_json);
         s.start(x.lines);
       });
       auto path = st.cfg.run_dir + "/console.log";
-      st.console_log = std::fopen(path.c_str(), "w");
+      // A resumed run continues console.log from the checkpoint's size.
+      bool resumed = st.cfg.resumed && st.cfg.console_log_from >= 0;
+      if (!resumed || ::truncate(path.c_str(), st.cfg.console_log_from) == 0
+          || errno == ENOENT)
+        st.console_log = std::fopen(path.c_str(), resumed ? "a" : "w");
       if (st.console_log == nullptr)
         console_log_failed(self, std::strerror(errno));
       for (const auto& l : x.lines)
@@ -151,6 +157,19 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
     },
     [=](console_atom) {
       drain_capture(self);
+    },
+    [=](const checkpoint_request& r) {
+      auto& st = self->state;
+      checkpoint_part p;
+      p.step = r.step;
+      p.from = "logger";
+      for (const auto* s : st.live)
+        p.sections.push_back({"sink/" + s->name(), s->position()});
+      long at = -1;
+      if (st.console_log != nullptr && std::fflush(st.console_log) == 0)
+        at = std::ftell(st.console_log);
+      p.sections.push_back({"console.log", std::to_string(at)});
+      return p;
     },
     [=](const log_batch& b) {
       auto& st = self->state;
@@ -193,7 +212,10 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
         s.close();
       });
       auto report = f.report;
-      report.sink_errors = st.sink_errors;
+      // The checkpointer's lost outputs come first (the coordinator put them
+      // in), then the sinks'.
+      report.sink_errors.insert(report.sink_errors.end(),
+                                st.sink_errors.begin(), st.sink_errors.end());
       report.wall_seconds = std::chrono::duration<double>(
                               std::chrono::steady_clock::now() - st.t0)
                               .count();

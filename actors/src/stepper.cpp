@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "troupe/core/logging/run_dir.hpp"
+#include "troupe/core/train/fit_loop.hpp"
 #include "troupe/core/train/flat_grads.hpp"
 #include "troupe/core/train/metric_names.hpp"
 #include "troupe/core/train/model.hpp"
@@ -35,6 +36,10 @@ struct stepper_state {
   /// The module's floating-point buffers (BatchNorm's running statistics),
   /// averaged over replicas every step; empty with one replica.
   std::vector<at::Tensor> float_buffers;
+  /// Every buffer (BatchNorm's step count too) and its value before the
+  /// step in progress (skip_nonfinite only).
+  std::vector<at::Tensor> all_buffers;
+  std::vector<at::Tensor> buffers_before;
   at::Generator generator;
   core::flat_grads grads;
   int64_t next_step = 1;
@@ -45,6 +50,8 @@ struct stepper_state {
   /// that step's reduced gradient is in (the coordinator may ask as soon as
   /// it has the step's summary, before this stepper got its answer).
   std::optional<eval_request> held_eval;
+  /// A checkpoint asked for a step this replica has not applied yet.
+  std::optional<int64_t> held_checkpoint;
 };
 
 using stepper_impl = tapped_stateful<stepper_actor, stepper_state>;
@@ -92,23 +99,32 @@ bool run_step(stepper_impl* self, const step_batch& b) {
   at::Tensor global_before;
   if (s.replicas > 1)
     global_before = core::global_generator_state();
+  if (st.cfg.skip_nonfinite) {
+    st.buffers_before.clear();
+    for (const auto& x : st.all_buffers)
+      st.buffers_before.push_back(x.detach().clone());
+  }
   for (const auto& mb : b.micro) {
     auto x = mb.inputs.tensor.to(st.device);
     auto y = mb.targets.tensor.to(st.device);
     auto n = x.size(0);
     auto out = st.cfg.model.step(module, x, y);
     auto loss = out.loss.item<double>();
-    if (!std::isfinite(loss)) {
+    bool finite = std::isfinite(loss);
+    if (!finite && !st.cfg.skip_nonfinite) {
       report(self, b.step,
-             fmt::format("non-finite loss ({}) at step {} on replica {}", loss,
-                         b.step, st.cfg.rank));
+             fmt::format("non-finite loss ({}) at step {} on replica {} "
+                         "(--on-nonfinite-loss=skip-step skips such steps)",
+                         loss, b.step, st.cfg.rank));
       return false;
     }
     // Weight by samples / global batch: the rank-ordered sum of every
-    // replica's buffer is then the sample-weighted mean gradient.
-    if (n == s.global_batch)
+    // replica's buffer is then the sample-weighted mean gradient. A
+    // non-finite loss is contributed as it is (the step will be skipped),
+    // without its gradient.
+    if (finite && n == s.global_batch)
       out.loss.backward();
-    else
+    else if (finite)
       (out.loss
        * (static_cast<double>(n) / static_cast<double>(s.global_batch)))
         .backward();
@@ -219,6 +235,26 @@ void export_params(stepper_impl* self, const char* file) {
   core::write_file_atomic(path, bytes.str());
 }
 
+/// Sends the checkpointer this replica's share of the checkpoint of `step`,
+/// the step it applied last: every replica its generator, replica 0 the
+/// module and the optimizer (bit-identical on every replica).
+void send_checkpoint(stepper_impl* self, int64_t step) {
+  auto& st = self->state;
+  if (!st.cfg.checkpointer)
+    return;
+  checkpoint_part p;
+  p.step = step;
+  p.from = st.id;
+  if (st.cfg.rank == 0) {
+    p.sections.push_back({"model", core::module_bytes(*st.cfg.module)});
+    p.sections.push_back({"shapes", core::module_shapes(*st.cfg.module)});
+    p.sections.push_back({"optimizer", core::optimizer_bytes(*st.optimizer)});
+  }
+  p.sections.push_back({fmt::format("generator/{}", st.cfg.rank),
+                        core::generator_bytes(st.generator)});
+  self->send(st.cfg.checkpointer, std::move(p));
+}
+
 /// Exports (test) and evaluates the parameters after step `r.step`.
 void run_eval(stepper_impl* self, const eval_request& r) {
   if (r.kind == eval_kind::test)
@@ -285,18 +321,31 @@ void apply_reduced(stepper_impl* self, const reduced_gradient& r) {
     // Steps from the reduced tensor itself: no copy into this replica's
     // buffer (every replica reads the same tensor; optimizers only read
     // gradients).
-    if (r.buffers.tensor.defined())
-      copy_buffers(st, r.buffers.tensor);
-    if (st.cfg.lr_at)
-      core::set_learning_rate(*st.optimizer, st.cfg.lr_at(r.step),
-                              st.initial_lrs);
-    st.grads.step_with(r.grad.tensor, [&] {
-      st.optimizer->step();
-    });
+    if (r.skip) {
+      // Nobody applies this step: the buffers go back to before it.
+      torch::NoGradGuard no_grad;
+      for (size_t i = 0; i < st.all_buffers.size(); ++i)
+        st.all_buffers[i].copy_(st.buffers_before.at(i));
+    } else {
+      if (r.buffers.tensor.defined())
+        copy_buffers(st, r.buffers.tensor);
+      if (st.cfg.lr_at)
+        core::set_learning_rate(*st.optimizer, st.cfg.lr_at(r.step),
+                                st.initial_lrs);
+      st.grads.step_with(r.grad.tensor, [&] {
+        st.optimizer->step();
+      });
+    }
     st.awaiting_reduced = false;
     ++st.next_step;
     if (st.cfg.sched.is_validation_step(r.step))
       evaluate(self, eval_kind::validation, r.step);
+    if (core::steppers_checkpoint(st.cfg.sched, r.step, st.cfg.checkpoint_every,
+                                  st.cfg.checkpoint_validations)
+        || (st.held_checkpoint && *st.held_checkpoint == r.step)) {
+      st.held_checkpoint.reset();
+      send_checkpoint(self, r.step);
+    }
     if (st.held_eval && st.held_eval->step < st.next_step) {
       auto e = *st.held_eval;
       st.held_eval.reset();
@@ -325,12 +374,27 @@ stepper_actor::behavior_type stepper(stepper_impl* self, stepper_config cfg) {
                                   "optimizer (or one without parameter "
                                   "groups)");
     st.initial_lrs = core::group_learning_rates(*st.optimizer);
+    if (st.cfg.skip_nonfinite)
+      st.all_buffers = st.cfg.module->buffers();
     if (st.cfg.sched.replicas > 1)
       for (const auto& b : st.cfg.module->buffers())
         if (b.is_floating_point())
           st.float_buffers.push_back(b);
     st.grads = core::flat_grads(params);
-    export_params(self, "params_init.pt");
+    if (const auto& r = st.cfg.resume) {
+      // The module has the checkpoint's parameters already (the trainer
+      // loaded them): the optimizer's state and this replica's generator.
+      core::load_optimizer(*st.optimizer,
+                           r->section("optimizer", st.cfg.resume_file),
+                           st.cfg.resume_file);
+      core::load_generator(st.generator,
+                           r->section(fmt::format("generator/{}", st.cfg.rank),
+                                      st.cfg.resume_file),
+                           st.cfg.resume_file);
+      st.next_step = r->step + 1;
+    } else {
+      export_params(self, "params_init.pt");
+    }
   });
   return {
     [=](step_batch& b) {
@@ -345,6 +409,20 @@ stepper_actor::behavior_type stepper(stepper_impl* self, stepper_config cfg) {
           self->state.held_eval = r;
         else
           run_eval(self, r);
+      });
+    },
+    [=](const checkpoint_request& r) {
+      guard(self, r.step, [&] {
+        auto& st = self->state;
+        if (r.step >= st.next_step)
+          st.held_checkpoint = r.step;
+        else if (r.step == st.next_step - 1)
+          send_checkpoint(self, r.step);
+        else
+          report(self, r.step,
+                 fmt::format("asked for the checkpoint of step {} after "
+                             "applying step {}",
+                             r.step, st.next_step - 1));
       });
     },
   };

@@ -26,8 +26,11 @@
 #include "troupe/core/runtime/console_capture.hpp"
 #include "troupe/core/runtime/interrupt.hpp"
 #include "troupe/core/runtime/memory.hpp"
+#include "troupe/core/train/checkpoint.hpp"
+#include "troupe/core/train/fit_loop.hpp"
 #include "troupe/core/train/metric_book.hpp"
 #include "troupe/core/train/model.hpp"
+#include "troupe/core/train/rng.hpp"
 #include "troupe/core/train/schedule.hpp"
 #include "troupe/core/util/errors.hpp"
 #include "troupe/messages/type_ids.hpp"
@@ -85,6 +88,96 @@ struct output_capture {
     // points at the capture's terminal.
   }
 };
+
+/// Reads the checkpoint `file` and holds it against this run: the settings
+/// that must not change, the callbacks, the model's shapes, the optimizer's
+/// and the generators' states, every sink's file. Throws config_error or
+/// data_error naming the file and the mismatch; changes nothing on disk.
+/// On success the callbacks have their saved states.
+core::checkpoint
+check_resume(const std::string& file, const core::trainer_options& opts,
+             const core::schedule& sched, const core::model_def& model,
+             const core::optimizer_factory& make_optimizer,
+             const std::vector<core::callback_ptr>& callbacks,
+             const std::string& run_dir) {
+  auto c = core::read_checkpoint(file);
+  if (c.step < 1 || c.step > sched.total_steps)
+    throw core::data_error(file,
+                           fmt::format("holds step {}, outside this "
+                                       "run's steps 1 to {}",
+                                       c.step, sched.total_steps));
+  auto mismatches = core::resume_mismatches(opts, c.section("config", file));
+  if (!mismatches.empty())
+    throw core::config_error(
+      "resume",
+      fmt::format("{} was written with other settings: {} (resume with the "
+                  "run's own options: those of {}/config.json)",
+                  file, fmt::join(mismatches, "; "), run_dir));
+  std::string mine;
+  for (const auto& cb : callbacks)
+    mine += cb->name() + "\n";
+  const auto& saved = c.section("callbacks", file);
+  if (saved != mine) {
+    auto list = [](std::string x) {
+      std::replace(x.begin(), x.end(), '\n', ' ');
+      return x.empty() ? std::string{"none"} : x;
+    };
+    throw core::config_error(
+      "resume",
+      fmt::format("{} was written by a fit with the callbacks "
+                  "[{}], this one has [{}]",
+                  file, list(saved), list(mine)));
+  }
+  auto fit = core::decode_fit_resume(c.section("fit", file), file);
+  if (fit.step != c.step)
+    throw core::data_error(file,
+                           fmt::format("corrupt: the fit's state is of "
+                                       "step {}, the header says {}",
+                                       fit.step, c.step));
+  {
+    // The model and the optimizer's state, tried on a scratch replica.
+    std::shared_ptr<torch::nn::Module> scratch;
+    {
+      std::lock_guard<std::mutex> guard{init_mutex};
+      scratch = model.make();
+    }
+    core::load_module(*scratch, c.section("model", file),
+                      c.section("shapes", file), file);
+    auto opt = make_optimizer(scratch->parameters());
+    core::load_optimizer(*opt, c.section("optimizer", file), file);
+  }
+  for (int64_t r = 0; r < opts.replicas; ++r) {
+    auto g = core::make_replica_generator(opts.seed, r);
+    core::load_generator(g, c.section(fmt::format("generator/{}", r), file),
+                         file);
+  }
+  for (const auto& name : opts.loggers)
+    if (name != "console")
+      core::check_resumable(name, run_dir, c.section("sink/" + name, file));
+  c.section("console.log", file);
+  for (size_t i = 0; i < callbacks.size(); ++i) {
+    try {
+      callbacks[i]->load_state(c.section(fmt::format("callback/{}", i), file));
+    } catch (const core::data_error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw core::data_error(file, e.what());
+    }
+  }
+  return c;
+}
+
+/// Removes the checkpoints of `dir` after `step`: they belong to the part
+/// of the run a resume from `step` replaces.
+void forget_checkpoints_after(const std::string& dir, int64_t step) {
+  auto newer = core::checkpoint_file_name(step);
+  for (const auto& path : core::list_checkpoints(dir)) {
+    auto name = std::filesystem::path(path).filename().string();
+    std::error_code ec;
+    if (name > newer)
+      std::filesystem::remove(path, ec);
+  }
+}
 
 void schedule_for_training(caf::actor_system_config& cfg) {
   cfg.set("work-stealing.moderate-steal-interval", size_t{1});
@@ -330,14 +423,48 @@ fit_report trainer::fit(const core::model_def& model,
                              "'" + opts_.device
                                + "' requested, but this LibTorch "
                                  "build has no CUDA device");
+  auto make_optimizer = optimizer_ ? optimizer_ : core::make_optimizer(opts_);
+  // A resumed run: the checkpoint is checked whole before anything changes.
+  std::shared_ptr<const core::checkpoint> resume;
+  std::string resume_file;
+  if (!opts_.resume.empty()) {
+    if (opts_.run_dir.empty())
+      throw core::config_error("resume", "continues a run: give its --run-dir");
+    resume_file = core::resolve_resume(
+      opts_.resume, core::checkpoint_dir_of(opts_, opts_.run_dir));
+    resume = std::make_shared<const core::checkpoint>(
+      check_resume(resume_file, opts_, sched, model, make_optimizer, callbacks_,
+                   opts_.run_dir));
+  }
   // From here on a first SIGINT or SIGTERM stops the fit cleanly.
   core::interrupt_scope interrupts;
   run_dir_ = opts_.run_dir.empty() ? core::create_version_dir("runs", name_)
                                    : opts_.run_dir;
   auto effective = opts_;
   effective.run_dir = run_dir_;
-  // Held until this function returns: one run per directory.
-  auto lock = core::prepare_run_dir(run_dir_, opts_.overwrite);
+  // Held until this function returns: one run per directory. A resumed
+  // run continues the files of its directory.
+  auto lock = resume ? core::run_dir_lock(run_dir_)
+                     : core::prepare_run_dir(run_dir_, opts_.overwrite);
+  auto checkpoint_dir = core::checkpoint_dir_of(opts_, run_dir_);
+  if (resume && !checkpoint_dir.empty())
+    forget_checkpoints_after(checkpoint_dir, resume->step);
+  if (!resume && !checkpoint_dir.empty()) {
+    // A --checkpoint-dir outside the run directory may hold another run's
+    // checkpoints (those inside went with --overwrite already).
+    auto old = core::list_checkpoints(checkpoint_dir);
+    if (!old.empty() && !opts_.overwrite)
+      throw core::output_error("checkpoint directory " + checkpoint_dir
+                               + " holds another run's checkpoints ("
+                               + old.back()
+                               + "); pass --overwrite=true to replace them, "
+                                 "or --resume=last to continue that run");
+    std::error_code ec;
+    for (const auto& f : old)
+      std::filesystem::remove(f, ec);
+    std::filesystem::remove(checkpoint_dir + "/last", ec);
+    std::filesystem::remove(checkpoint_dir + "/best", ec);
+  }
   if (!opts_.trace.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(run_dir_ + "/trace", ec);
@@ -375,6 +502,10 @@ fit_report trainer::fit(const core::model_def& model,
           core::copy_state(*replicas.front(), *replicas.back());
       }
     }
+    if (resume)
+      for (auto& m : replicas)
+        core::load_module(*m, resume->section("model", resume_file),
+                          resume->section("shapes", resume_file), resume_file);
     sinks = std::make_shared<std::vector<std::unique_ptr<core::sink>>>();
     const auto& loggers = opts_.loggers;
     if (opts_.capture_output
@@ -382,8 +513,14 @@ fit_report trainer::fit(const core::model_def& model,
           != loggers.end())
       captured.capture = std::make_shared<core::console_capture>();
     auto* terminal = captured.capture ? captured.capture->terminal() : stdout;
-    for (const auto& name : opts_.loggers)
-      sinks->push_back(core::make_sink(name, run_dir_, terminal));
+    for (const auto& name : opts_.loggers) {
+      std::string position;
+      if (resume && name != "console")
+        position = resume->section("sink/" + name, resume_file);
+      sinks->push_back(
+        core::make_sink(name, run_dir_, terminal,
+                        resume && name != "console" ? &position : nullptr));
+    }
   } catch (const std::exception& e) {
     fit_report failed;
     failed.status = fit_status::failed;
@@ -407,6 +544,15 @@ fit_report trainer::fit(const core::model_def& model,
   }
   auto lines = plan(data.train.size());
   lines.push_back("troupe: run directory " + run_dir_);
+  if (resume)
+    lines.push_back(fmt::format("troupe: resuming after step {} of {} from {}",
+                                resume->step, sched.total_steps, resume_file));
+  else if (!checkpoint_dir.empty())
+    lines.push_back(
+      opts_.checkpoint_every_n_steps > 0
+        ? fmt::format("troupe: checkpoints every {} steps and at the end in {}",
+                      opts_.checkpoint_every_n_steps, checkpoint_dir)
+        : fmt::format("troupe: a checkpoint at the end in {}", checkpoint_dir));
   // -- the actor system -------------------------------------------------------
   caf::actor_system_config cfg;
   system_config(cfg);
@@ -444,13 +590,25 @@ fit_report trainer::fit(const core::model_def& model,
     lc.report = opts_.report;
     lc.capture = captured.capture;
     lc.tap = tap;
+    if (resume) {
+      lc.resumed = true;
+      try {
+        lc.console_log_from
+          = std::stoll(resume->section("console.log", resume_file));
+      } catch (const std::logic_error&) {
+        lc.console_log_from = -1;
+      }
+    }
     auto logger = actors::spawn_logger(sys, std::move(lc));
     hook("logger", logger);
     actors::coordinator_config cc;
     cc.options = effective;
     cc.sched = sched;
     cc.model = model;
-    cc.optimizer = optimizer_ ? optimizer_ : core::make_optimizer(opts_);
+    cc.optimizer = make_optimizer;
+    cc.checkpoint_dir = checkpoint_dir;
+    cc.resume = resume;
+    cc.resume_file = resume_file;
     cc.lr_schedule = lr_schedule_
       ? lr_schedule_
       : core::make_lr_schedule(opts_, sched.total_steps);

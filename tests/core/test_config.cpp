@@ -268,7 +268,11 @@ TEST_CASE("config.json of the defaults keeps its keys, order and format",
            "\"capture_output\": true, "
            "\"export_params\": \"\", \"device\": \"cpu\", "
            "\"eval_batch_size\": 1000, \"steps_ahead\": 2, "
-           "\"logger_credits\": 64, \"timeout\": 600}");
+           "\"logger_credits\": 64, \"timeout\": 600, "
+           "\"checkpoint_every_n_steps\": 0, \"checkpoint_dir\": \"\", "
+           "\"keep_checkpoints\": 2, \"resume\": \"\", "
+           "\"checkpoint_monitor\": \"\", \"checkpoint_mode\": \"min\", "
+           "\"save_top_k\": 1, \"on_nonfinite_loss\": \"stop\"}");
 }
 
 TEST_CASE("describe() prints every option, augment's empty value as none",
@@ -280,7 +284,11 @@ TEST_CASE("describe() prints every option, augment's empty value as none",
         != lines.end());
   CHECK(std::find(lines.begin(), lines.end(), "trace-tensors       = digest")
         != lines.end());
-  CHECK(lines.back() == "timeout             = 600");
+  CHECK(std::find(lines.begin(), lines.end(), "timeout             = 600")
+        != lines.end());
+  CHECK(std::find(lines.begin(), lines.end(), "resume              = none")
+        != lines.end());
+  CHECK(lines.back() == "on-nonfinite-loss   = stop");
 }
 
 TEST_CASE("--trace-tensors takes the words full and digest", "[core][config]") {

@@ -98,6 +98,7 @@ struct simulation {
   std::vector<int64_t> permits;
   int64_t produced = 0;
   int64_t test_step = -1;
+  std::vector<save_checkpoint> checkpoints;
   std::optional<fit_report> report;
   /// The largest lead of a permit over the last completed step.
   int64_t max_lead = 0;
@@ -149,6 +150,10 @@ struct simulation {
         });
       } else if (auto* x = std::get_if<answer_trainer>(&cmd)) {
         report = x->report;
+      } else if (auto* x = std::get_if<save_checkpoint>(&cmd)) {
+        checkpoints.push_back(*x);
+        // Nothing of a later step was logged before it.
+        CHECK((logs.empty() || logs.back().step <= x->step));
       }
     }
   }
@@ -368,7 +373,7 @@ TEST_CASE("Ctrl-C ends the fit after the steps already permitted",
     CHECK(report.interrupted);
     CHECK(report.status == troupe::fit_status::stopped);
     CHECK(report.error == "interrupted by a signal");
-    CHECK(sim.test_step == 4);
+    CHECK(sim.test_step == -1); // the test pass is skipped after a signal
     CHECK(sim.permits.back() == 4);
   }
   SECTION("a signal between steps 3 and 4 ends after step 5") {
@@ -551,4 +556,52 @@ TEST_CASE("a signal during the test pass ends the fit at once, stopped",
   for (const auto& log : sim.logs)
     for (const auto& m : log.metrics)
       CHECK(m.name.rfind("test/", 0) != 0);
+}
+
+TEST_CASE("checkpoints are asked for every N-th step and after the last, "
+          "with the state a resumed loop continues from exactly",
+          "[core][fit_loop]") {
+  auto cfg = make_config({"probe"});
+  cfg.checkpoints = true;
+  cfg.checkpoint_every = 3;
+  simulation whole{cfg};
+  auto report = whole.run();
+  REQUIRE(report.status == troupe::fit_status::completed);
+  std::vector<int64_t> steps;
+  for (const auto& c : whole.checkpoints) {
+    steps.push_back(c.step);
+    CHECK(c.state.step == c.step);
+    // Periodic ones the steppers send unasked; the last one is asked for.
+    CHECK(c.ask_steppers == (c.step % 3 != 0));
+    CHECK(c.always);
+  }
+  CHECK(steps == std::vector<int64_t>{3, 6, 8});
+  // A loop resumed from step 6's state logs what the whole one logged after
+  // step 6, and sends the same events after it.
+  auto resumed_cfg = cfg;
+  resumed_cfg.resume = whole.checkpoints[1].state;
+  simulation resumed{resumed_cfg};
+  resumed.produced = 6;
+  auto r2 = resumed.run();
+  CHECK(r2.global_step == report.global_step);
+  CHECK(r2.samples == report.samples);
+  std::vector<log_batch> after;
+  for (const auto& b : whole.logs)
+    if (b.step > 6)
+      after.push_back(b);
+  REQUIRE(resumed.logs.size() == after.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    CHECK(resumed.logs[i].step == after[i].step);
+    CHECK((resumed.logs[i].metrics == after[i].metrics));
+  }
+  auto tail = std::vector<std::string>(
+    whole.events.end() - static_cast<long>(resumed.events.size()),
+    whole.events.end());
+  CHECK(resumed.events == tail);
+  CHECK(resumed.events.front() == "train_step_end 7"); // no fit_start
+  // And its state through the checkpoint's bytes is the same value.
+  auto bytes = encode_fit_resume(whole.checkpoints[1].state);
+  CHECK(encode_fit_resume(decode_fit_resume(bytes, "f")) == bytes);
+  CHECK_THROWS_WITH(decode_fit_resume(bytes.substr(0, bytes.size() / 2), "f"),
+                    Catch::Contains("f: the fit's state does not decode"));
 }

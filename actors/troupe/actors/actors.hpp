@@ -11,6 +11,9 @@
 //  callback ◀──events (requests)── coordinator ◀──step_summary, eval_summary
 //     └─────callback_effects──────▶    │
 //                                      └──log_* (requests)──▶ logger
+//
+//  stepper[r], coordinator (+ callbacks' states), logger
+//     ──checkpoint_part──▶ checkpointer ──▶ <checkpoint-dir>/step-N.ckpt
 
 #include <cstdint>
 
@@ -50,7 +53,11 @@ using stepper_actor = caf::typed_actor<
   /// stepper runs them and asks the aggregator with its contribution.
   caf::reacts_to<step_batch>,
   /// From the coordinator: run the test evaluation after the last step.
-  caf::reacts_to<eval_request>>;
+  caf::reacts_to<eval_request>,
+  /// From the coordinator at the last step: send the checkpointer this
+  /// replica's share of the checkpoint of that step (once it is applied).
+  /// At periodic checkpoint steps the stepper sends it unasked.
+  caf::reacts_to<checkpoint_request>>;
 
 /// The aggregator: reduces every replica's contribution in rank order.
 using aggregator_actor = caf::typed_actor<
@@ -72,7 +79,10 @@ using callback_actor = caf::typed_actor<
   caf::replies_to<train_step_end_event>::with<callback_effects>,
   caf::replies_to<validation_end_event>::with<callback_effects>,
   caf::replies_to<epoch_end_event>::with<callback_effects>,
-  caf::replies_to<fit_end_event>::with<callback_effects>>;
+  caf::replies_to<fit_end_event>::with<callback_effects>,
+  /// From the coordinator, right after the callback answered the events of
+  /// that step: the callback's state (callback::save_state).
+  caf::replies_to<checkpoint_request>::with<std::string>>;
 
 /// The logger: the only writer of sinks; its one client is the coordinator.
 using logger_actor = caf::typed_actor<
@@ -85,7 +95,23 @@ using logger_actor = caf::typed_actor<
   caf::replies_to<log_finish>::with<fit_report>,
   /// From the console capture's reader thread: captured output is waiting
   /// (core/runtime/console_capture.hpp); the logger prints it.
-  caf::reacts_to<console_atom>>;
+  caf::reacts_to<console_atom>,
+  /// From the coordinator, right after the log batch of that step: where
+  /// every sink stands (core::sink::position), the checkpoint's share that
+  /// lets a resumed run cut the records written after it.
+  caf::replies_to<checkpoint_request>::with<checkpoint_part>>;
+
+/// The checkpointer: assembles and writes checkpoints off the critical
+/// path (a detached actor: disk syncs block only it).
+using checkpointer_actor = caf::typed_actor<
+  /// From the steppers, the coordinator (its own share and each
+  /// callback's) and the logger: a share of the checkpoint of a step. Once
+  /// every share of that step is in, the file is written.
+  caf::reacts_to<checkpoint_part>,
+  /// From the coordinator at the end: answered once the checkpoint of that
+  /// step is written or failed, with one line per checkpoint that could not
+  /// be written (lost outputs, like a failed sink's).
+  caf::replies_to<checkpoint_flush>::with<std::vector<std::string>>>;
 
 /// The coordinator: the single sequencer and supervisor.
 using coordinator_actor = summary_sink_actor::extend<

@@ -27,6 +27,7 @@ namespace troupe::actors {
 aggregator_actor spawn_aggregator(caf::actor_system& sys, int32_t replicas,
                                   summary_sink_actor coordinator,
                                   inbound_tap tap = {},
-                                  std::optional<double> clip_grad_norm = {});
+                                  std::optional<double> clip_grad_norm = {},
+                                  int64_t first_step = 1);
 
 } // namespace troupe::actors

@@ -12,6 +12,7 @@
 #include "troupe/actors/fwd.hpp"
 #include "troupe/core/config/options.hpp"
 #include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/checkpoint.hpp"
 #include "troupe/core/train/lr_schedule.hpp"
 #include "troupe/core/train/model.hpp"
 #include "troupe/core/train/optimizer.hpp"
@@ -50,6 +51,16 @@ struct coordinator_config {
   /// When set, the coordinator monitors these instead of spawning the
   /// pipeline (`replicas`, `model` and `data` are then unused).
   std::optional<pipeline_handles> pipeline;
+  /// Where checkpoints go (core::checkpoint_dir_of); empty: none. The
+  /// coordinator spawns the checkpointer and hands it to the steppers.
+  std::string checkpoint_dir;
+  checkpointer_actor checkpointer;
+  /// Continue from this checkpoint (read from `resume_file`): the loop's
+  /// state, and for the pipeline the step to start after and the
+  /// optimizer and generator states. The replicas hold its parameters and
+  /// the callbacks their states already.
+  std::shared_ptr<const core::checkpoint> resume;
+  std::string resume_file;
 };
 
 /// Spawns the coordinator, the single sequencer and supervisor. It spawns

@@ -23,6 +23,8 @@ struct loader_config {
   core::augment_spec augment;
   /// One stepper per rank, in rank order.
   std::vector<stepper_actor> steppers;
+  /// The first step to produce (after the step of a checkpoint resumed).
+  int64_t first_step = 1;
   inbound_tap tap;
 };
 

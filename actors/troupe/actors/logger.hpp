@@ -26,6 +26,11 @@ struct logger_config {
   /// logger prints it through the sinks' line() and console.log, and stops
   /// the capture at log_finish before closing the sinks.
   std::shared_ptr<core::console_capture> capture;
+  /// A resumed run: the sinks continue their files (no hyperparameters
+  /// again), console.log is cut back to `console_log_from` bytes (the
+  /// checkpoint's; -1: started anew) and continued.
+  bool resumed = false;
+  int64_t console_log_from = -1;
   inbound_tap tap;
 };
 

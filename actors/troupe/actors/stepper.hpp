@@ -9,6 +9,7 @@
 #include "troupe/actors/actors.hpp"
 #include "troupe/actors/tap.hpp"
 #include "troupe/core/data/datasets.hpp"
+#include "troupe/core/train/checkpoint.hpp"
 #include "troupe/core/train/lr_schedule.hpp"
 #include "troupe/core/train/model.hpp"
 #include "troupe/core/train/optimizer.hpp"
@@ -32,11 +33,27 @@ struct stepper_config {
   std::string device = "cpu";
   std::shared_ptr<const core::data_module> data;
   int64_t eval_batch_size = 1000;
+  /// A non-finite loss: false, the stepper fails naming step and replica;
+  /// true, it contributes the NaN (the aggregator then tells every replica
+  /// to skip the step) and restores its buffers if the step is skipped.
+  bool skip_nonfinite = false;
   /// Rank 0 writes params_init.pt / params_final.pt here when not empty.
   std::string export_dir;
   aggregator_actor aggregator;
   failure_sink_actor coordinator;
   inbound_tap tap;
+  /// Where this replica's share of each checkpoint goes (null: none), sent
+  /// unasked after every `checkpoint_every`-th step
+  /// (core::is_periodic_checkpoint) and on request at the last one.
+  checkpointer_actor checkpointer;
+  int64_t checkpoint_every = 0;
+  /// Also every validation step (--checkpoint-monitor).
+  bool checkpoint_validations = false;
+  /// Continue after the step of this checkpoint (its optimizer and
+  /// generator states; the module has its parameters already), read from
+  /// `resume_file`.
+  std::shared_ptr<const core::checkpoint> resume;
+  std::string resume_file;
 };
 
 /// Spawns the stepper of one replica. It owns the replica's module, its

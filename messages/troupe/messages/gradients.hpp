@@ -46,15 +46,21 @@ struct reduced_gradient {
   int64_t step = 0;
   tensor_payload grad;
   tensor_payload buffers;
+  /// A replica's loss was not finite and --on-nonfinite-loss=skip-step: no
+  /// replica applies this step (the optimizer does not step, the buffers
+  /// go back to what they were before it).
+  bool skip = false;
 };
 
 inline bool operator==(const reduced_gradient& x, const reduced_gradient& y) {
-  return x.step == y.step && x.grad == y.grad && x.buffers == y.buffers;
+  return x.step == y.step && x.grad == y.grad && x.buffers == y.buffers
+    && x.skip == y.skip;
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reduced_gradient& x) {
-  return f(caf::meta::type_name("reduced_gradient"), x.step, x.grad, x.buffers);
+  return f(caf::meta::type_name("reduced_gradient"), x.step, x.grad, x.buffers,
+           x.skip);
 }
 
 } // namespace troupe

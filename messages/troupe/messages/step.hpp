@@ -79,17 +79,21 @@ struct step_summary {
   double lr = 0;
   metric_sums reduced;
   std::vector<metric_sums> per_replica;
+  /// The step was skipped (a non-finite loss, --on-nonfinite-loss=skip-step):
+  /// its update was not applied and its metrics are not logged.
+  bool skipped = false;
 };
 
 inline bool operator==(const step_summary& x, const step_summary& y) {
   return x.epoch == y.epoch && x.step == y.step && x.samples == y.samples
-    && x.lr == y.lr && x.reduced == y.reduced && x.per_replica == y.per_replica;
+    && x.lr == y.lr && x.reduced == y.reduced && x.per_replica == y.per_replica
+    && x.skipped == y.skipped;
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_summary& x) {
   return f(caf::meta::type_name("step_summary"), x.epoch, x.step, x.samples,
-           x.lr, x.reduced, x.per_replica);
+           x.lr, x.reduced, x.per_replica, x.skipped);
 }
 
 /// Which data set an evaluation runs on (0 and 1 in traces).

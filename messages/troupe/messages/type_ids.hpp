@@ -7,6 +7,7 @@
 #include <caf/type_id.hpp>
 
 #include "troupe/messages/callbacks.hpp"
+#include "troupe/messages/checkpoint.hpp"
 #include "troupe/messages/data.hpp"
 #include "troupe/messages/gradients.hpp"
 #include "troupe/messages/logging.hpp"
@@ -42,5 +43,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_ATOM(troupe, troupe, replay_atom, "replay")
   CAF_ADD_ATOM(troupe, troupe, interrupt_atom, "interrupt")
   CAF_ADD_ATOM(troupe, troupe, console_atom, "console")
+
+  CAF_ADD_TYPE_ID(troupe, (troupe::checkpoint_part))
+  CAF_ADD_TYPE_ID(troupe, (troupe::checkpoint_request))
+  CAF_ADD_TYPE_ID(troupe, (troupe::checkpoint_flush))
 
 CAF_END_TYPE_ID_BLOCK(troupe)

@@ -37,6 +37,11 @@ struct option_info {
   std::function<std::string(const T&)> check = {};
   /// What describe() prints for an empty value; null: the value as it is.
   const char* if_empty = nullptr;
+  /// Whether `--resume` accepts a value other than the checkpoint's: true
+  /// for options that change where and how a run is written or scheduled
+  /// on the machine, never what it computes (checkpoint.hpp checks the
+  /// others).
+  bool free_on_resume = false;
 };
 
 /// Checks for option_info::check.
@@ -283,17 +288,25 @@ void for_each_option(Options& o, F&& f) {
   declare(f, o.run_dir,
           {"run-dir", "run_dir",
            "output directory (default runs/<launcher>/version_<N>)",
-           path_like("a directory")});
+           path_like("a directory"), nullptr, true});
   declare(f, o.overwrite,
-          {"overwrite", "overwrite",
-           "replace the run directory's previous run (every file of it)"});
+          {"overwrite",
+           "overwrite",
+           "replace the run directory's previous run (every file of it)",
+           {},
+           nullptr,
+           true});
   declare(f, o.loggers,
           {"loggers", "loggers",
            "comma list of sinks: console, csv, jsonl, tensorboard",
            both(known("logger", known_loggers()), distinct("logger"))});
   declare(f, o.report,
-          {"report", "report",
-           "write <run-dir>/report.html at the end (true/false)"});
+          {"report",
+           "report",
+           "write <run-dir>/report.html at the end (true/false)",
+           {},
+           nullptr,
+           true});
   declare(f, o.augment,
           {"augment", "augment",
            "training augmentation done by the loader: none, or rotate:D, "
@@ -306,32 +319,45 @@ void for_each_option(Options& o, F&& f) {
            both(known("actor",
                       {"all", "coordinator", "logger", "aggregator", "loader",
                        "stepper", "callback"}),
-                distinct("actor"))});
+                distinct("actor")),
+           nullptr, true});
   declare(f, o.trace_tensors,
-          {"trace-tensors", "trace_tensors",
+          {"trace-tensors",
+           "trace_tensors",
            "how traces record gradients: full (by value, replayable) or "
-           "digest (shape, dtype, 64-bit digest)"});
+           "digest (shape, dtype, 64-bit digest)",
+           {},
+           nullptr,
+           true});
   declare(f, o.scheduler_threads,
           {"scheduler-threads", "scheduler_threads",
            "actor system worker threads (0: one per core)",
-           off_or_range(0, "one per core", 1, 256)});
+           off_or_range(0, "one per core", 1, 256), nullptr, true});
   declare(f, o.intra_op_threads,
           {"intra-op-threads", "intra_op_threads",
            "LibTorch/OpenBLAS threads per replica (0: cores / replicas)",
-           off_or_range(0, "cores / replicas", 1, 256)});
+           off_or_range(0, "cores / replicas", 1, 256), nullptr, true});
   declare(f, o.retain_memory,
-          {"retain-memory", "retain_memory",
+          {"retain-memory",
+           "retain_memory",
            "keep freed heap memory in the process so per-step tensors do not "
-           "fault their pages in again (true/false)"});
+           "fault their pages in again (true/false)",
+           {},
+           nullptr,
+           true});
   declare(f, o.capture_output,
-          {"capture-output", "capture_output",
+          {"capture-output",
+           "capture_output",
            "with the console logger, print what the process writes to "
            "stdout/stderr during the fit as whole lines above the progress "
-           "line and into console.log (true/false)"});
+           "line and into console.log (true/false)",
+           {},
+           nullptr,
+           true});
   declare(f, o.export_params,
           {"export-params", "export_params",
            "directory for params_init.pt and params_final.pt (torch::save)",
-           path_like("a directory")});
+           path_like("a directory"), nullptr, true});
   declare(f, o.device,
           {"device", "device", "device of every replica (cpu)",
            option_checks::device});
@@ -346,11 +372,56 @@ void for_each_option(Options& o, F&& f) {
   declare(f, o.logger_credits,
           {"logger-credits", "logger_credits",
            "log batches in flight to the logger before training waits",
-           in_range(1, 1'000'000)});
+           in_range(1, 1'000'000), nullptr, true});
   declare(f, o.timeout_seconds,
           {"timeout", "timeout",
            "seconds without progress before the fit fails",
-           real_in(1, 1e6, false)});
+           real_in(1, 1e6, false), nullptr, true});
+  declare(f, o.checkpoint_every_n_steps,
+          {"checkpoint-every-n-steps", "checkpoint_every_n_steps",
+           "write a checkpoint after every N-th optimizer step (0: only at "
+           "the end of the fit and at a graceful stop)",
+           in_range(0, steps_max), nullptr, true});
+  declare(f, o.checkpoint_dir,
+          {"checkpoint-dir", "checkpoint_dir",
+           "directory of the checkpoints (default <run-dir>/checkpoints; "
+           "none: no checkpoints)",
+           path_like("a directory"), "<run-dir>/checkpoints", true});
+  declare(f, o.keep_checkpoints,
+          {"keep-checkpoints", "keep_checkpoints",
+           "checkpoints kept: the newest K (0: every one)",
+           in_range(0, 1'000'000), nullptr, true});
+  declare(f, o.resume,
+          {"resume", "resume",
+           "continue the run of --run-dir from a checkpoint: last (the newest) "
+           "or a checkpoint file",
+           path_like("a checkpoint"), "none", true});
+  declare(f, o.checkpoint_monitor,
+          {"checkpoint-monitor", "checkpoint_monitor",
+           "also keep the --save-top-k checkpoints with the best value of "
+           "this validation metric (e.g. val/loss; empty: off)",
+           [](const std::string& x) {
+             return unless(x.empty()
+                             || (x.rfind("val/", 0) == 0 && x.size() > 4),
+                           "must name a validation metric (val/NAME), got "
+                           "'{}'",
+                           x);
+           },
+           "none", true});
+  declare(f, o.checkpoint_mode,
+          {"checkpoint-mode", "checkpoint_mode",
+           "min or max: which value of --checkpoint-monitor is best",
+           one_of("mode", {"min", "max"}), nullptr, true});
+  declare(f, o.save_top_k,
+          {"save-top-k", "save_top_k",
+           "checkpoints kept for --checkpoint-monitor's best values",
+           in_range(1, 1'000'000), nullptr, true});
+  declare(f, o.on_nonfinite_loss,
+          {"on-nonfinite-loss", "on_nonfinite_loss",
+           "a NaN or infinite training loss: stop (the fit fails naming the "
+           "step and replica) or skip-step (no replica applies the step; "
+           "logged as train/skipped_steps)",
+           one_of("policy", {"stop", "skip-step"})});
 }
 
 } // namespace troupe::core

@@ -190,6 +190,14 @@ void validate(const trainer_options& o) {
     throw config_error("min-lr",
                        fmt::format("must not exceed --lr ({}), got {}", *lr,
                                    o.min_lr));
+  if (!o.resume.empty() && o.overwrite)
+    throw config_error("resume",
+                       "continues the run of --run-dir, which "
+                       "--overwrite=true would remove");
+  if (o.resume == "last" && o.checkpoint_dir == "none")
+    throw config_error("resume",
+                       "last needs checkpoints, and "
+                       "--checkpoint-dir is none");
 }
 
 trainer_options with_optimizer_defaults(trainer_options o) {

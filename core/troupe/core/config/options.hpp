@@ -107,6 +107,27 @@ struct trainer_options {
   int64_t logger_credits = 64;
   /// Seconds without progress before the fit fails (no unbounded wait).
   double timeout_seconds = 600;
+  /// Write a checkpoint after every N-th optimizer step (0: none but the
+  /// one at the end of the fit or at a graceful stop).
+  int64_t checkpoint_every_n_steps = 0;
+  /// Where checkpoints go; empty = <run-dir>/checkpoints, "none" = no
+  /// checkpoints at all.
+  std::string checkpoint_dir;
+  /// Checkpoints kept: the newest K (0: every one).
+  int64_t keep_checkpoints = 2;
+  /// Continue a run from a checkpoint: "last" (the newest of the checkpoint
+  /// directory) or a checkpoint file; empty = a new run.
+  std::string resume;
+  /// Also keep the `save_top_k` checkpoints with the best value of this
+  /// validation metric (empty: off), the lowest with `checkpoint_mode`
+  /// "min", the highest with "max"; `best` names the best one.
+  std::string checkpoint_monitor;
+  std::string checkpoint_mode = "min";
+  int64_t save_top_k = 1;
+  /// A non-finite training loss: "stop" (the fit fails naming the step and
+  /// the replica) or "skip-step" (no replica applies that step; counted and
+  /// logged as train/skipped_steps).
+  std::string on_nonfinite_loss = "stop";
 };
 
 /// The sink names `loggers` accepts.

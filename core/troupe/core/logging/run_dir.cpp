@@ -210,6 +210,13 @@ void write_file_atomic(const std::string& path, const std::string& text) {
     std::remove(tmp.c_str());
     throw output_error(path + ": cannot rename: " + errno_text(err));
   }
+  // The rename itself is durable once the directory is synced.
+  auto dir = fs::path(target).parent_path();
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
 }
 
 } // namespace troupe::core

@@ -57,9 +57,9 @@ run_dir_lock prepare_run_dir(const std::string& dir, bool overwrite,
                              const char* overwrite_flag = "--overwrite=true");
 
 /// Writes `text` to `path` atomically: a temporary file of this process,
-/// flush, fsync, rename. A link is written through (its target replaced, the
-/// link kept); anything but a regular file (a device, a FIFO, a directory)
-/// is refused. Throws output_error naming the file.
+/// flush, fsync, rename, fsync of the directory. A link is written through (its
+/// target replaced, the link kept); anything but a regular file (a device, a
+/// FIFO, a directory) is refused. Throws output_error naming the file.
 void write_file_atomic(const std::string& path, const std::string& text);
 
 } // namespace troupe::core

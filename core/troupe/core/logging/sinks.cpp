@@ -91,6 +91,166 @@ void sink::abandon() noexcept {
   // nop
 }
 
+std::string sink::position() const {
+  return {};
+}
+
+// -- resuming -----------------------------------------------------------------
+
+namespace {
+
+int64_t parse_size(const std::string& text, const std::string& file) {
+  char* end = nullptr;
+  errno = 0;
+  auto x = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || end == text.c_str() || *end != 0 || errno != 0 || x < 0)
+    throw data_error(file,
+                     "the checkpoint's position '" + text + "' is not a size");
+  return x;
+}
+
+int64_t file_size(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw data_error(path,
+                     std::string{"cannot resume it: "} + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    throw data_error(path, "cannot resume it: not a regular file");
+  return st.st_size;
+}
+
+/// Checks that `path` holds at least `size` bytes.
+void check_size(const std::string& path, int64_t size) {
+  auto have = file_size(path);
+  if (have < size)
+    throw data_error(path,
+                     fmt::format("cannot resume it: {} bytes, the "
+                                 "checkpoint saw {} (the file was cut "
+                                 "or replaced)",
+                                 have, size));
+}
+
+/// `path` after cutting it back to `size` bytes.
+std::string cut_to(const std::string& path, int64_t size) {
+  check_size(path, size);
+  if (::truncate(path.c_str(), size) != 0)
+    io_failure(path, "cannot cut back to the checkpoint");
+  return path;
+}
+
+/// A tensorboard position: the events file's name, then its size.
+std::pair<std::string, int64_t> tb_position(const std::string& run_dir,
+                                            const std::string& position) {
+  auto nl = position.find('\n');
+  auto name = position.substr(0, nl);
+  if (nl == std::string::npos || name.empty()
+      || name.find('/') != std::string::npos
+      || name.rfind("events.out.tfevents.", 0) != 0)
+    throw data_error(run_dir,
+                     "the checkpoint's tensorboard position does "
+                     "not name an events file");
+  auto path = run_dir + "/" + name;
+  return {path, parse_size(position.substr(nl + 1), path)};
+}
+
+/// A csv position, as csv_sink::position writes it.
+struct csv_position {
+  int64_t rows = 0; ///< data rows on disk
+  std::vector<std::string> columns;
+  int64_t step = 0, epoch = 0;
+  std::string open_row; ///< the last row's line while it may be amended
+};
+
+csv_position parse_csv_position(const std::string& text,
+                                const std::string& path) {
+  std::istringstream in(text);
+  std::string rows, step, epoch, columns;
+  csv_position p;
+  if (!std::getline(in, rows) || !std::getline(in, step)
+      || !std::getline(in, epoch) || !std::getline(in, columns))
+    throw data_error(path, "the checkpoint's csv position is incomplete");
+  p.rows = parse_size(rows, path);
+  p.step = parse_size(step, path);
+  p.epoch = parse_size(epoch, path);
+  try {
+    p.columns = parse_json_strings(columns);
+  } catch (const std::exception& e) {
+    throw data_error(path,
+                     std::string{"the checkpoint's csv columns do not "
+                                 "parse: "}
+                       + e.what());
+  }
+  std::getline(in, p.open_row);
+  return p;
+}
+
+/// The file as it was at position `p`: its header then, its rows then
+/// (cells of later columns dropped: they were empty then), the open row as
+/// it was. Throws data_error when the file holds less than that.
+std::string csv_restored(const std::string& path, const csv_position& p) {
+  file_size(path);
+  std::ifstream in(path);
+  if (!in)
+    throw data_error(path, "cannot resume it: cannot read it");
+  std::vector<std::string> header;
+  if (!read_csv_record(in, header) || header.size() < 2 || header[0] != "step"
+      || header[1] != "epoch")
+    throw data_error(path, "cannot resume it: no step,epoch header");
+  std::string out = "step,epoch";
+  for (const auto& c : p.columns)
+    out += "," + csv_field(c);
+  out += "\n";
+  // Where each column of the file goes in the checkpoint's header.
+  std::vector<int64_t> where(header.size(), -1);
+  where[0] = 0;
+  where[1] = 1;
+  for (size_t i = 2; i < header.size(); ++i) {
+    auto it = std::find(p.columns.begin(), p.columns.end(), header[i]);
+    if (it != p.columns.end())
+      where[i] = 2 + (it - p.columns.begin());
+  }
+  auto keep = p.rows - (p.open_row.empty() ? 0 : 1);
+  std::vector<std::string> cells;
+  for (int64_t r = 0; r < keep; ++r) {
+    if (!read_csv_record(in, cells))
+      throw data_error(path,
+                       fmt::format("cannot resume it: {} rows, the "
+                                   "checkpoint saw {}",
+                                   r, p.rows));
+    std::vector<std::string> row(2 + p.columns.size());
+    for (size_t i = 0; i < cells.size() && i < where.size(); ++i) {
+      if (where[i] >= 0)
+        row[static_cast<size_t>(where[i])] = std::move(cells[i]);
+      else if (!cells[i].empty())
+        throw data_error(path,
+                         fmt::format("cannot resume it: row {} has a "
+                                     "value for '{}', a column the "
+                                     "checkpoint did not have",
+                                     r + 1, header[i]));
+    }
+    for (size_t i = 0; i < row.size(); ++i)
+      out += (i > 0 ? "," : "") + csv_field(row[i]);
+    out += "\n";
+  }
+  return out;
+}
+
+} // namespace
+
+void check_resumable(const std::string& name, const std::string& run_dir,
+                     const std::string& position) {
+  if (name == "jsonl") {
+    auto path = run_dir + "/metrics.jsonl";
+    check_size(path, parse_size(position, path));
+  } else if (name == "tensorboard") {
+    auto [path, size] = tb_position(run_dir, position);
+    check_size(path, size);
+  } else if (name == "csv") {
+    auto path = run_dir + "/metrics.csv";
+    csv_restored(path, parse_csv_position(position, path));
+  }
+}
+
 // -- console ------------------------------------------------------------------
 
 console_sink::console_sink(FILE* out, int interactive)
@@ -263,6 +423,46 @@ csv_sink::csv_sink(std::string path) : file_sink(std::move(path), "w") {
   append_record("step,epoch\n");
 }
 
+csv_sink::csv_sink(std::string path, const std::string& position)
+    : file_sink(path, "a") {
+  auto p = parse_csv_position(position, path_);
+  auto text = csv_restored(path_, p);
+  columns_ = p.columns;
+  if (!p.open_row.empty()) {
+    row_offset_ = static_cast<long>(text.size());
+    row_text_ = p.open_row + "\n";
+    text += row_text_;
+    have_row_ = true;
+    row_on_disk_ = true;
+    row_step_ = p.step;
+    row_epoch_ = p.epoch;
+    // The open row's values, to amend it: cells after step and epoch, by
+    // column (shortest round-trip text parses back to the same double).
+    std::istringstream in(row_text_);
+    std::vector<std::string> cells;
+    read_csv_record(in, cells);
+    for (size_t i = 2; i < cells.size() && i - 2 < columns_.size(); ++i)
+      if (!cells[i].empty())
+        row_[columns_[i - 2]] = std::strtod(cells[i].c_str(), nullptr);
+    final_rows_ = p.rows - 1;
+  } else {
+    final_rows_ = p.rows;
+  }
+  write_file_atomic(path_, text);
+  reopen("a");
+}
+
+std::string csv_sink::position() const {
+  bool open = have_row_ && row_on_disk_;
+  std::string cols = "[";
+  for (size_t i = 0; i < columns_.size(); ++i)
+    cols += (i > 0 ? "," : "") + json_quote(columns_[i]);
+  cols += "]";
+  auto row = open ? row_text_.substr(0, row_text_.size() - 1) : std::string{};
+  return fmt::format("{}\n{}\n{}\n{}\n{}", final_rows_ + (open ? 1 : 0),
+                     open ? row_step_ : 0, open ? row_epoch_ : 0, cols, row);
+}
+
 std::string csv_sink::name() const {
   return "csv";
 }
@@ -273,6 +473,7 @@ void csv_sink::write(int64_t step, int64_t epoch, const metric_values& ms) {
     // The previous step is final.
     if (!row_on_disk_)
       write_row();
+    ++final_rows_;
     have_row_ = false;
     row_on_disk_ = false;
     row_.clear();
@@ -391,6 +592,15 @@ jsonl_sink::jsonl_sink(std::string path) : file_sink(std::move(path), "w") {
   // nop
 }
 
+jsonl_sink::jsonl_sink(std::string path, const std::string& position)
+    : file_sink(cut_to(path, parse_size(position, path)), "a") {
+  // nop
+}
+
+std::string jsonl_sink::position() const {
+  return fmt::format("{}", whole_size());
+}
+
 std::string jsonl_sink::name() const {
   return "jsonl";
 }
@@ -431,6 +641,19 @@ tensorboard_sink::tensorboard_sink(const std::string& run_dir)
   append(encode_file_version_event(unix_seconds()));
 }
 
+tensorboard_sink::tensorboard_sink(const std::string& run_dir,
+                                   const std::string& position)
+    : file_sink(cut_to(tb_position(run_dir, position).first,
+                       tb_position(run_dir, position).second),
+                "ab") {
+  // nop
+}
+
+std::string tensorboard_sink::position() const {
+  auto slash = path_.rfind('/');
+  return fmt::format("{}\n{}", path_.substr(slash + 1), whole_size());
+}
+
 std::string tensorboard_sink::name() const {
   return "tensorboard";
 }
@@ -459,15 +682,21 @@ void tensorboard_sink::write(int64_t step, int64_t, const metric_values& ms) {
 // -- factory ------------------------------------------------------------------
 
 std::unique_ptr<sink> make_sink(const std::string& name,
-                                const std::string& run_dir, FILE* terminal) {
+                                const std::string& run_dir, FILE* terminal,
+                                const std::string* position) {
   if (name == "console")
     return std::make_unique<console_sink>(terminal);
   if (name == "csv")
-    return std::make_unique<csv_sink>(run_dir + "/metrics.csv");
+    return position
+      ? std::make_unique<csv_sink>(run_dir + "/metrics.csv", *position)
+      : std::make_unique<csv_sink>(run_dir + "/metrics.csv");
   if (name == "jsonl")
-    return std::make_unique<jsonl_sink>(run_dir + "/metrics.jsonl");
+    return position
+      ? std::make_unique<jsonl_sink>(run_dir + "/metrics.jsonl", *position)
+      : std::make_unique<jsonl_sink>(run_dir + "/metrics.jsonl");
   if (name == "tensorboard")
-    return std::make_unique<tensorboard_sink>(run_dir);
+    return position ? std::make_unique<tensorboard_sink>(run_dir, *position)
+                    : std::make_unique<tensorboard_sink>(run_dir);
   throw output_error("unknown logger '" + name + "'");
 }
 

@@ -53,6 +53,12 @@ public:
   /// the last whole record (never half a line or half an event). Nothing
   /// is written after it.
   virtual void abandon() noexcept;
+
+  /// Where the sink stands after the last flush, as text a checkpoint
+  /// keeps: a sink created with it (make_sink) drops whatever was written
+  /// after that point and goes on from there. Empty: nothing to resume
+  /// (the console).
+  virtual std::string position() const;
 };
 
 /// The console: one progress line (epoch, step, loss, it/s, ETA) redrawn in
@@ -116,6 +122,11 @@ protected:
   /// The file as it is now ends with a whole record (after an amend).
   void mark_whole();
 
+  /// The size of the file up to its last whole record.
+  long whole_size() const noexcept {
+    return whole_;
+  }
+
   std::string path_;
   /// A whole record taken off the end of the file (to be written again,
   /// amended); abandon() puts it back.
@@ -135,6 +146,12 @@ class csv_sink : public file_sink {
 public:
   explicit csv_sink(std::string path);
 
+  /// Continues the file at `position` (csv_sink::position): the header and
+  /// rows as they were then, later rows and columns dropped.
+  csv_sink(std::string path, const std::string& position);
+
+  std::string position() const override;
+
   std::string name() const override;
   void write(int64_t step, int64_t epoch, const metric_values& ms) override;
   void flush() override;
@@ -145,6 +162,7 @@ private:
   void rewrite_with_header();
 
   std::vector<std::string> columns_; ///< sorted metric names in the file
+  int64_t final_rows_ = 0;           ///< rows on disk before the current one
   bool widened_ = false;
   bool have_row_ = false;
   bool row_on_disk_ = false; ///< the current row is the file's last line
@@ -160,6 +178,11 @@ class jsonl_sink : public file_sink {
 public:
   explicit jsonl_sink(std::string path);
 
+  /// Continues the file cut back to `position` (its size then).
+  jsonl_sink(std::string path, const std::string& position);
+
+  std::string position() const override;
+
   std::string name() const override;
   void write(int64_t step, int64_t epoch, const metric_values& ms) override;
 };
@@ -172,6 +195,13 @@ class tensorboard_sink : public file_sink {
 public:
   explicit tensorboard_sink(const std::string& run_dir);
 
+  /// Continues the events file `position` names, cut back to the size it
+  /// had then (a whole event): TensorBoard reads the steps written after it
+  /// by the resumed run, never the dropped ones.
+  tensorboard_sink(const std::string& run_dir, const std::string& position);
+
+  std::string position() const override;
+
   std::string name() const override;
   void hyperparameters(const std::string& config_json) override;
   void write(int64_t step, int64_t epoch, const metric_values& ms) override;
@@ -181,10 +211,17 @@ private:
 };
 
 /// Creates the sink `name` writing into `run_dir` (the console sink to
-/// `terminal`); throws output_error.
-std::unique_ptr<sink> make_sink(const std::string& name,
-                                const std::string& run_dir,
-                                FILE* terminal = stdout);
+/// `terminal`); with `position` (sink::position of an earlier sink of the
+/// same run), one that continues from there. Throws output_error.
+std::unique_ptr<sink>
+make_sink(const std::string& name, const std::string& run_dir,
+          FILE* terminal = stdout, const std::string* position = nullptr);
+
+/// Whether the sink `name` can continue from `position` in `run_dir`
+/// (its file exists and holds at least what the position says); throws
+/// data_error naming the file otherwise. Changes nothing.
+void check_resumable(const std::string& name, const std::string& run_dir,
+                     const std::string& position);
 
 /// Formats a metric value for CSV: shortest round-trip text.
 std::string format_value(double x);

@@ -16,6 +16,7 @@ namespace troupe::core {
 namespace {
 
 std::atomic<bool> requested{false};
+std::atomic<int> first_signal{0};
 
 /// The process's signal pipe: made once, never closed, so the handler can
 /// always write to it.
@@ -28,6 +29,7 @@ extern "C" void on_signal_handler(int sig) {
     std::raise(sig);
     return;
   }
+  first_signal = sig;
   auto saved = errno;
   char byte = 's';
   [[maybe_unused]] auto n = ::write(wake_fd.load(), &byte, 1);
@@ -93,6 +95,10 @@ bool interrupt_requested() noexcept {
   return requested.load(std::memory_order_relaxed);
 }
 
+int interrupt_signal() noexcept {
+  return first_signal.load(std::memory_order_relaxed);
+}
+
 interrupt_scope::interrupt_scope() {
   start_watcher();
   auto& r = reg();
@@ -100,6 +106,7 @@ interrupt_scope::interrupt_scope() {
   id_ = r.next_id++;
   if (r.scopes++ == 0) {
     requested = false;
+    first_signal = 0;
     struct sigaction sa {};
     sa.sa_handler = on_signal_handler;
     sigemptyset(&sa.sa_mask);

@@ -17,6 +17,9 @@ namespace troupe::core {
 /// True once SIGINT or SIGTERM arrived while an interrupt_scope was alive.
 bool interrupt_requested() noexcept;
 
+/// The signal that asked for the stop (SIGINT or SIGTERM); 0 when none.
+int interrupt_signal() noexcept;
+
 /// Installs the handlers while at least one scope is alive (the first one
 /// clears the flag; the last one puts the previous handlers back). Throws
 /// std::system_error when the process's signal pipe cannot be made.

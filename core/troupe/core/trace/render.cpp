@@ -84,6 +84,7 @@ int64_t render_metrics(caf::actor_system& sys, const render_options& opts) {
   fit_loop_config lc;
   lc.sched = sched;
   lc.reduce = opts.reduce;
+  lc.skip_nonfinite = recorded.options.on_nonfinite_loss == "skip-step";
   fit_loop loop{lc};
   std::deque<fit_command> todo;
   auto drive = [&](fit_commands cmds) {

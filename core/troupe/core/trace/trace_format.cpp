@@ -348,11 +348,17 @@ void trace_reader::read_header() {
   auto local = troupe_type_names();
   codec_of_header_.clear();
   for (const auto& name : header_.types) {
-    // Version 3 added the buffers to these two: older records of them are
-    // of another layout, unknown here.
-    bool changed = version_ < 3
-      && (name == "troupe::contribution" || name == "troupe::reduced_gradient"
-          || name == "troupe::callback_effects");
+    // Version 3 added the buffers to contribution and reduced_gradient and
+    // the lines to callback_effects, version 4 the skip flags to
+    // reduced_gradient and step_summary: older records of them are of
+    // another layout, unknown here.
+    bool changed = (version_ < 3
+                    && (name == "troupe::contribution"
+                        || name == "troupe::reduced_gradient"
+                        || name == "troupe::callback_effects"))
+      || (version_ < 4
+          && (name == "troupe::reduced_gradient"
+              || name == "troupe::step_summary"));
     auto i = changed ? local.end()
                      : std::find(local.begin(), local.end(), name);
     auto c = i == local.end() ? -1 : static_cast<int>(i - local.begin());

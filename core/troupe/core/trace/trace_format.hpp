@@ -38,7 +38,7 @@
 
 namespace troupe::core {
 
-constexpr uint32_t trace_version = 3;
+constexpr uint32_t trace_version = 4;
 
 /// How a record arrived.
 enum class trace_kind : uint8_t { async = 0, request = 1, response = 2 };

@@ -25,6 +25,16 @@ public:
   virtual callback_effects on_validation_end(const validation_end_event& e);
   virtual callback_effects on_epoch_end(const epoch_end_event& e);
   virtual callback_effects on_fit_end(const fit_end_event& e);
+
+  /// What the callback learned from the events so far, as bytes a resumed
+  /// fit gives back to load_state (a checkpoint holds it); the callback
+  /// then answers the later events exactly as if the fit had not stopped.
+  /// Asked right after the events of a checkpoint's step. Default: none.
+  virtual std::string save_state() const;
+
+  /// Restores what save_state returned, before the fit resumes. Default:
+  /// accepts only the empty state (throws std::invalid_argument otherwise).
+  virtual void load_state(const std::string& state);
 };
 
 using callback_ptr = std::shared_ptr<callback>;
@@ -38,6 +48,8 @@ public:
 
   std::string name() const override;
   callback_effects on_validation_end(const validation_end_event& e) override;
+  std::string save_state() const override;
+  void load_state(const std::string& state) override;
 
 private:
   std::string monitor_;
@@ -72,6 +84,8 @@ public:
 
   std::string name() const override;
   callback_effects on_train_step_end(const train_step_end_event& e) override;
+  std::string save_state() const override;
+  void load_state(const std::string& state) override;
 
 private:
   double alpha_;

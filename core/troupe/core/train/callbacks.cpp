@@ -1,7 +1,9 @@
 #include "troupe/core/train/callback.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -28,6 +30,47 @@ callback_effects callback::on_epoch_end(const epoch_end_event&) {
 callback_effects callback::on_fit_end(const fit_end_event&) {
   return {};
 }
+
+std::string callback::save_state() const {
+  return {};
+}
+
+void callback::load_state(const std::string& state) {
+  if (!state.empty())
+    throw std::invalid_argument(
+      fmt::format("callback '{}' has no load_state, and the checkpoint holds "
+                  "a state of {} bytes for it",
+                  name(), state.size()));
+}
+
+namespace {
+
+/// States as words: integers, and doubles in hexadecimal (exact).
+std::string hex(double x) {
+  return fmt::format("{:a}", x);
+}
+
+std::vector<double> numbers(const std::string& state, size_t count,
+                            const std::string& who) {
+  std::vector<double> out;
+  const char* p = state.c_str();
+  while (*p != 0) {
+    char* end = nullptr;
+    out.push_back(std::strtod(p, &end));
+    if (end == p)
+      break;
+    p = end;
+    while (*p == ' ')
+      ++p;
+  }
+  if (out.size() != count || *p != 0)
+    throw std::invalid_argument(fmt::format("callback '{}': a saved state of "
+                                            "{} numbers expected, got '{}'",
+                                            who, count, state));
+  return out;
+}
+
+} // namespace
 
 // -- early stopping -----------------------------------------------------------
 
@@ -81,6 +124,17 @@ early_stopping::on_validation_end(const validation_end_event& e) {
   return result;
 }
 
+std::string early_stopping::save_state() const {
+  return fmt::format("{} {} {}", have_best_ ? 1 : 0, hex(best_), bad_);
+}
+
+void early_stopping::load_state(const std::string& state) {
+  auto xs = numbers(state, 3, name());
+  have_best_ = xs[0] != 0;
+  best_ = xs[1];
+  bad_ = static_cast<int>(xs[2]);
+}
+
 // -- learning-rate monitor ----------------------------------------------------
 
 lr_monitor::lr_monitor(std::string optimizer) : metric_("lr-" + optimizer) {
@@ -122,6 +176,16 @@ callback_effects ema_metric::on_train_step_end(const train_step_end_event& e) {
   if (e.log_step && started_)
     result.metrics.push_back({metric_ + "_ema", value_});
   return result;
+}
+
+std::string ema_metric::save_state() const {
+  return fmt::format("{} {}", started_ ? 1 : 0, hex(value_));
+}
+
+void ema_metric::load_state(const std::string& state) {
+  auto xs = numbers(state, 2, name());
+  started_ = xs[0] != 0;
+  value_ = xs[1];
 }
 
 } // namespace troupe::core

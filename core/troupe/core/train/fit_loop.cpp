@@ -2,9 +2,12 @@
 
 #include <algorithm>
 
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
 #include <fmt/format.h>
 
 #include "troupe/core/train/metric_names.hpp"
+#include "troupe/core/util/errors.hpp"
 
 namespace troupe::core {
 
@@ -40,9 +43,28 @@ std::string to_string(event_group x) {
   return "?";
 }
 
+std::string encode_fit_resume(const fit_resume& r) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  if (auto err = sink(const_cast<fit_resume&>(r)))
+    throw std::runtime_error("cannot encode the fit's state");
+  return {buf.begin(), buf.end()};
+}
+
+fit_resume decode_fit_resume(const std::string& bytes,
+                             const std::string& file) {
+  fit_resume r;
+  caf::binary_deserializer source{nullptr, bytes.data(), bytes.size()};
+  if (auto err = source(r); err || source.remaining() != 0)
+    throw data_error(file, "the fit's state does not decode");
+  return r;
+}
+
 fit_loop::fit_loop(fit_loop_config cfg) : cfg_(std::move(cfg)) {
   st_.last_step = cfg_.sched.total_steps;
-  st_.book = metric_book{cfg_.reduce, cfg_.sched.log_every};
+  st_.planned_last = st_.last_step;
+  st_.book = metric_book{cfg_.reduce, cfg_.sched.log_every,
+                         cfg_.skip_nonfinite};
 }
 
 fit_commands fit_loop::take() {
@@ -61,7 +83,26 @@ fit_commands fit_loop::start() {
   }
   st_.phase = fit_phase::training;
   out_.emplace_back(open_log{});
-  if (cfg_.callbacks.empty()) {
+  if (cfg_.resume) {
+    // The checkpoint's step is complete: its records are written, the
+    // callbacks have their state back, the loader starts after it.
+    auto& r = *cfg_.resume;
+    st_.acked = r.step;
+    st_.permitted = r.step;
+    st_.epoch = r.step > 0 ? cfg_.sched.epoch_of(r.step) : 0;
+    st_.last_step = std::min(r.last_step, cfg_.sched.total_steps);
+    st_.planned_last = st_.last_step;
+    st_.stop_requested = r.stop_requested;
+    st_.stop_reason = r.stop_reason;
+    st_.book = r.book;
+    st_.last_loss = r.last_loss;
+    st_.samples = r.samples;
+    st_.logged_step = r.logged_step;
+    st_.logged_names = r.logged_names;
+    st_.checkpointed = r.step;
+    raise_permits();
+    try_advance();
+  } else if (cfg_.callbacks.empty()) {
     raise_permits();
   } else {
     st_.busy = true;
@@ -172,6 +213,7 @@ fit_commands fit_loop::stop_at(int64_t last, std::string reason) {
     st_.stop_requested = true;
     st_.stop_reason = std::move(reason);
     st_.last_step = std::max(last, st_.acked);
+    st_.planned_last = std::min(st_.planned_last, st_.last_step);
     try_advance();
   }
   return take();
@@ -371,6 +413,7 @@ bool fit_loop::apply_effects(int64_t step) {
         // least one step always runs.
         auto last = std::max<int64_t>(1, step + cfg_.steps_ahead - 1);
         st_.last_step = std::min(st_.last_step, last);
+        st_.planned_last = std::min(st_.planned_last, last);
         st_.lines.push_back(fmt::format(
           "callback '{}' requested a stop at "
           "step {}{}; training ends after step "
@@ -411,6 +454,23 @@ void fit_loop::complete_step() {
       fmt::format("interrupted: training ends after step {}", st_.last_step));
   }
   const auto& sched = cfg_.sched;
+  // A candidate for the best checkpoints: the monitored validation metric.
+  std::optional<double> score;
+  if (cfg_.checkpoints && !cfg_.monitor.empty()
+      && sched.is_validation_step(s)) {
+    std::string names;
+    for (const auto& r : st_.records) {
+      if (r.name == cfg_.monitor)
+        score = cfg_.maximize ? -r.value : r.value;
+      if (r.name.rfind("val/", 0) == 0)
+        names += (names.empty() ? "" : ", ") + r.name;
+    }
+    if (!score)
+      return do_fail(fmt::format("--checkpoint-monitor names '{}', which the "
+                                 "validation at step {} does not have (it has "
+                                 "{})",
+                                 cfg_.monitor, s, names));
+  }
   bool progress = sched.is_log_step(s) || sched.is_epoch_end(s)
     || s == st_.last_step;
   emit_log(s, st_.epoch, std::move(st_.records), std::move(st_.lines),
@@ -422,7 +482,31 @@ void fit_loop::complete_step() {
   st_.samples += st_.pending_samples;
   st_.pending_samples = 0;
   ++st_.progress;
+  bool periodic = is_periodic_checkpoint(s, cfg_.checkpoint_every);
+  if (periodic || score)
+    checkpoint(s, false, periodic || s == st_.last_step, score);
   raise_permits();
+}
+
+/// Asks for the checkpoint of `step`, the step just completed: nothing of a
+/// later step has been logged or sent to a callback yet.
+void fit_loop::checkpoint(int64_t step, bool ask_steppers, bool always,
+                          std::optional<double> score) {
+  if (!cfg_.checkpoints || step <= st_.checkpointed || step < 1)
+    return;
+  st_.checkpointed = step;
+  fit_resume r;
+  r.step = step;
+  r.last_step = st_.planned_last;
+  r.stop_requested = st_.planned_last < cfg_.sched.total_steps;
+  r.stop_reason = r.stop_requested ? st_.stop_reason : std::string{};
+  r.book = st_.book;
+  r.last_loss = st_.last_loss;
+  r.samples = st_.samples;
+  r.logged_step = st_.logged_step;
+  r.logged_names = st_.logged_names;
+  out_.emplace_back(
+    save_checkpoint{step, std::move(r), ask_steppers, always, score});
 }
 
 void fit_loop::begin_step(step_summary summary) {
@@ -448,6 +532,11 @@ void fit_loop::begin_step(step_summary summary) {
   auto log = st_.book.add_step(summary, val ? &val->reduced : nullptr,
                                sched.is_epoch_end(s));
   st_.records = std::move(log.records);
+  if (summary.skipped)
+    st_.lines.push_back(
+      fmt::format("step {} skipped: a replica's loss was "
+                  "not finite (--on-nonfinite-loss=skip-step)",
+                  s));
   for (const auto& v : log.train)
     if (v.name == "train/loss")
       st_.last_loss = v.value;
@@ -496,9 +585,19 @@ void fit_loop::try_advance() {
 // -- test and end -------------------------------------------------------------
 
 void fit_loop::begin_test() {
+  // Every step is complete: the last one's checkpoint (unless it was asked
+  // for already), asked of the steppers too, which are idle now.
+  checkpoint(st_.acked,
+             !steppers_checkpoint(cfg_.sched, st_.acked, cfg_.checkpoint_every,
+                                  !cfg_.monitor.empty()));
   st_.phase = fit_phase::testing;
   if (st_.stop_requested)
     st_.status = fit_status::stopped;
+  if (st_.interrupted) {
+    // A signal: the outputs and the checkpoint are what matters now.
+    st_.lines.push_back("interrupted: the test pass is skipped");
+    return end_fit({});
+  }
   out_.emplace_back(run_test{eval_request{eval_kind::test, st_.last_step}});
 }
 

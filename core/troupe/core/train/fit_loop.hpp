@@ -19,7 +19,10 @@
 //   were added; one point per metric per logged step;
 // - a stop answered to an event of step s, or an interrupt seen while step s
 //   completes, makes max(1, s + steps_ahead - 1) the last step (the steps
-//   already permitted), never later than scheduled.
+//   already permitted), never later than scheduled;
+// - with checkpoints on, the checkpoint of step s is asked for when step s
+//   completes (every N-th step) and when training ends (the last step);
+//   after a signal the test pass is skipped.
 
 #include <cstdint>
 #include <limits>
@@ -38,6 +41,29 @@
 namespace troupe::core {
 
 // -- state --------------------------------------------------------------------
+
+/// What the fit loop needs to continue after optimizer step `step` as if it
+/// had never stopped: the part of fit_state a checkpoint keeps.
+struct fit_resume {
+  int64_t step = 0;
+  /// The last step as scheduled or fixed by a callback's stop (a signal's
+  /// stop is not kept: the resumed run goes on).
+  int64_t last_step = 0;
+  bool stop_requested = false;
+  std::string stop_reason;
+  metric_book book;
+  double last_loss = std::numeric_limits<double>::quiet_NaN();
+  int64_t samples = 0;
+  int64_t logged_step = -1;
+  std::vector<std::string> logged_names;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fit_resume& x) {
+  return f(caf::meta::type_name("fit_resume"), x.step, x.last_step,
+           x.stop_requested, x.stop_reason, x.book, x.last_loss, x.samples,
+           x.logged_step, x.logged_names);
+}
 
 /// Where a fit stands.
 enum class fit_phase : int32_t {
@@ -65,6 +91,11 @@ struct fit_state {
   int64_t acked = 0;     ///< last step whose events and logs are complete
   int64_t permitted = 0; ///< last step the loader may produce
   int64_t last_step = 0; ///< final step: scheduled, or fixed by a stop
+  /// The last step as scheduled or fixed by a callback or stop_at, not by
+  /// a signal (what a checkpoint keeps).
+  int64_t planned_last = 0;
+  /// The step of the newest checkpoint asked for (-1: none).
+  int64_t checkpointed = -1;
   bool stop_requested = false;
   std::string stop_reason;
   bool interrupt_pending = false; ///< a signal arrived; acted on at a step end
@@ -110,13 +141,18 @@ struct fit_state {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fit_state& x) {
   return f(caf::meta::type_name("fit_state"), x.phase, x.acked, x.permitted,
-           x.last_step, x.stop_requested, x.stop_reason, x.interrupt_pending,
-           x.interrupted, x.summaries, x.validations, x.busy, x.group, x.step,
-           x.epoch, x.records, x.lines, x.pending_replies, x.replies, x.book,
-           x.last_loss, x.samples, x.pending_samples, x.logged_step,
-           x.logged_names, x.in_flight, x.peak_in_flight, x.status, x.error,
-           x.progress, x.final_report);
+           x.last_step, x.planned_last, x.checkpointed, x.stop_requested,
+           x.stop_reason, x.interrupt_pending, x.interrupted, x.summaries,
+           x.validations, x.busy, x.group, x.step, x.epoch, x.records, x.lines,
+           x.pending_replies, x.replies, x.book, x.last_loss, x.samples,
+           x.pending_samples, x.logged_step, x.logged_names, x.in_flight,
+           x.peak_in_flight, x.status, x.error, x.progress, x.final_report);
 }
+
+/// A fit_resume as a checkpoint's "fit" section, and back (throws
+/// data_error naming `file` when the bytes do not decode).
+std::string encode_fit_resume(const fit_resume& r);
+fit_resume decode_fit_resume(const std::string& bytes, const std::string& file);
 
 // -- commands -----------------------------------------------------------------
 
@@ -160,8 +196,25 @@ struct answer_trainer {
   bool logger_alive = true;
 };
 
-using fit_command = std::variant<open_log, permit_loader, send_event, send_log,
-                                 run_test, close_log, answer_trainer>;
+/// Gather the checkpoint of step `step`: `state` is the loop's share; ask
+/// every callback and the logger for theirs, and the steppers too when
+/// `ask_steppers` (at a periodic checkpoint step they send theirs unasked,
+/// right after applying the step).
+struct save_checkpoint {
+  int64_t step = 0;
+  fit_resume state;
+  bool ask_steppers = false;
+  /// Written whatever its score: a periodic step or the last one; else
+  /// only when `score` ranks among the best.
+  bool always = true;
+  /// The monitored metric at a validation step (lower is better: negated
+  /// for --checkpoint-mode=max); unset: not a candidate.
+  std::optional<double> score;
+};
+
+using fit_command
+  = std::variant<open_log, permit_loader, send_event, send_log, run_test,
+                 close_log, answer_trainer, save_checkpoint>;
 
 using fit_commands = std::vector<fit_command>;
 
@@ -178,7 +231,37 @@ struct fit_loop_config {
   std::vector<std::string> callbacks;
   /// For the watchdog's messages.
   double timeout_seconds = 600;
+  /// Whether checkpoints are written: after every step that
+  /// is_periodic_checkpoint(step, checkpoint_every) says, and after the
+  /// last step (the end of training, a stop or a signal).
+  bool checkpoints = false;
+  int64_t checkpoint_every = 0;
+  /// --checkpoint-monitor: every validation step is a checkpoint candidate
+  /// scored by this metric (kept if among the best; `maximize` picks the
+  /// highest); empty: none.
+  std::string monitor;
+  bool maximize = false;
+  /// Continue from this checkpoint instead of starting at step 0 (no
+  /// on_fit_start: the callbacks' states were loaded with theirs).
+  std::optional<fit_resume> resume;
+  /// --on-nonfinite-loss=skip-step: log train/skipped_steps, say which steps
+  /// were skipped.
+  bool skip_nonfinite = false;
 };
+
+/// Whether the steppers checkpoint step `step` unasked: every `every`-th
+/// step (0: none).
+inline bool is_periodic_checkpoint(int64_t step, int64_t every) {
+  return every > 0 && step % every == 0;
+}
+
+/// Whether the steppers send their share of step `step` unasked: periodic
+/// steps, and validation steps when a metric is monitored.
+inline bool steppers_checkpoint(const schedule& sched, int64_t step,
+                                int64_t every, bool monitored) {
+  return is_periodic_checkpoint(step, every)
+    || (monitored && sched.is_validation_step(step));
+}
 
 class fit_loop {
 public:
@@ -277,6 +360,8 @@ private:
   void end_fit(eval_summary test);
   void complete_fit_end();
   void finalize();
+  void checkpoint(int64_t step, bool ask_steppers, bool always = true,
+                  std::optional<double> score = {});
   void abandon(std::string error, bool logger_alive);
   void do_fail(std::string what);
   fit_commands take();

@@ -33,10 +33,14 @@ class metric_book {
 public:
   metric_book() = default;
 
-  metric_book(std::map<std::string, reduction_spec> reduce, int64_t log_every);
+  /// `count_skipped`: log train/skipped_steps (the steps skipped so far) at
+  /// every log step.
+  metric_book(std::map<std::string, reduction_spec> reduce, int64_t log_every,
+              bool count_skipped = false);
 
   /// Adds optimizer step `s`; `validation` holds the reduced validation sums
-  /// when one ran after it.
+  /// when one ran after it. A skipped step (s.skipped) feeds no window and
+  /// no epoch sum, and gives the events no values.
   step_log add_step(const step_summary& s, const metric_sums* validation,
                     bool epoch_end);
 
@@ -46,13 +50,15 @@ public:
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, metric_book& x) {
     return f(caf::meta::type_name("metric_book"), x.windows_, x.epoch_sums_,
-             x.log_every_);
+             x.log_every_, x.count_skipped_, x.skipped_);
   }
 
 private:
   metric_windows windows_;
   metric_sums epoch_sums_;
   int64_t log_every_ = 1;
+  bool count_skipped_ = false;
+  int64_t skipped_ = 0;
 };
 
 } // namespace troupe::core
