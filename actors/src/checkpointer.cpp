@@ -82,15 +82,21 @@ void write(checkpointer_impl* self, int64_t step,
       && (static_cast<int64_t>(st.best.size()) < st.cfg.top_k
           || *keep.score < st.best.back().second);
     if (keep.always || enters) {
+      auto best = st.best;
+      if (enters) {
+        auto at = std::find_if(best.begin(), best.end(), [&](const auto& b) {
+          return *keep.score < b.second;
+        });
+        best.insert(at, {name, *keep.score});
+        if (static_cast<int64_t>(best.size()) > st.cfg.top_k)
+          best.pop_back();
+      }
+      // The ranking goes into the file too: a fit resumed from it ranks on
+      // from there.
+      c.sections["best"] = core::format_best(best);
       core::write_checkpoint(st.cfg.dir, c);
       if (enters) {
-        auto at = std::find_if(st.best.begin(), st.best.end(),
-                               [&](const auto& b) {
-                                 return *keep.score < b.second;
-                               });
-        st.best.insert(at, {name, *keep.score});
-        if (static_cast<int64_t>(st.best.size()) > st.cfg.top_k)
-          st.best.pop_back();
+        st.best = std::move(best);
         core::write_best(st.cfg.dir, st.best);
       }
       std::vector<std::string> protect;
@@ -118,7 +124,9 @@ checkpointer_actor::behavior_type checkpointer(checkpointer_impl* self,
   st.cfg = std::move(cfg);
   self->tap("checkpointer", st.cfg.tap);
   remove_leftovers(st.cfg.dir);
-  st.best = core::read_best(st.cfg.dir);
+  st.best = st.cfg.resumed_best
+    ? core::parse_best(*st.cfg.resumed_best, st.cfg.dir)
+    : core::read_best(st.cfg.dir);
   return {
     [=](checkpoint_part& p) {
       auto& st = self->state;

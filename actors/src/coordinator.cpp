@@ -30,6 +30,9 @@ struct coordinator_state {
   aggregator_actor aggregator;
   std::vector<stepper_actor> steppers;
   checkpointer_actor checkpointer;
+  /// The newest checkpoint this fit asked for (-1: none; a resumed fit's
+  /// own checkpoint was not asked for by it).
+  int64_t checkpoint_asked = -1;
   /// Who is who, for the down handler's messages.
   std::map<caf::actor_addr, std::string> names;
   caf::typed_response_promise<fit_report> done;
@@ -144,7 +147,7 @@ void run(coordinator_impl* self, core::fit_commands cmds) {
               });
             });
       };
-      auto step = st.loop->state().checkpointed;
+      auto step = st.checkpoint_asked;
       if (st.checkpointer && step > 0
           && x->report.status != fit_status::failed) {
         // The last checkpoint is on disk before the run says it ended.
@@ -170,6 +173,7 @@ void run(coordinator_impl* self, core::fit_commands cmds) {
       }
     } else if (auto* x = std::get_if<core::save_checkpoint>(&cmd)) {
       auto step = x->step;
+      st.checkpoint_asked = step;
       checkpoint_part own;
       own.step = step;
       own.from = "coordinator";
@@ -254,6 +258,8 @@ coordinator_actor::behavior_type coordinator(coordinator_impl* self,
     kc.dir = st.cfg.checkpoint_dir;
     kc.keep = st.cfg.options.keep_checkpoints;
     kc.top_k = st.cfg.options.save_top_k;
+    if (st.cfg.resume && st.cfg.resume->has("best"))
+      kc.resumed_best = st.cfg.resume->sections.at("best");
     kc.parts = st.cfg.sched.replicas + 2
       + static_cast<int64_t>(st.cfg.callbacks.size());
     kc.tap = st.cfg.tap;

@@ -1,9 +1,12 @@
 #include "troupe/actors/logger.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
+#include <sstream>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
@@ -110,6 +113,17 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
   self->tap("logger", st.cfg.tap);
   for (auto& s : *st.cfg.sinks)
     st.live.push_back(s.get());
+  // A resumed run's last values so far (its checkpoint's "last-values").
+  std::istringstream saved{st.cfg.last_values};
+  for (std::string line; std::getline(saved, line);) {
+    auto tab = line.rfind('\t');
+    if (tab == std::string::npos)
+      continue;
+    auto name = line.substr(0, tab);
+    if (st.last.count(name) == 0)
+      st.order.push_back(name);
+    st.last[name] = std::strtod(line.c_str() + tab + 1, nullptr);
+  }
   self->attach_functor([self] {
     // Nothing wakes this actor once it is gone.
     if (self->state.cfg.capture)
@@ -163,8 +177,18 @@ logger_actor::behavior_type logger(logger_impl* self, logger_config cfg) {
       checkpoint_part p;
       p.step = r.step;
       p.from = "logger";
-      for (const auto* s : st.live)
-        p.sections.push_back({"sink/" + s->name(), s->position()});
+      // A sink dropped after a failure has no position to continue from.
+      for (const auto& s : *st.cfg.sinks) {
+        bool live = std::find(st.live.begin(), st.live.end(), s.get())
+          != st.live.end();
+        p.sections.push_back(
+          {"sink/" + s->name(), live ? s->position() : "dropped"});
+      }
+      // The last value of every metric, for summary.json after a resume.
+      std::string last;
+      for (const auto& name : st.order)
+        last += fmt::format("{}\t{:a}\n", name, st.last[name]);
+      p.sections.push_back({"last-values", last});
       long at = -1;
       if (st.console_log != nullptr && std::fflush(st.console_log) == 0)
         at = std::ftell(st.console_log);

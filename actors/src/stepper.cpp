@@ -249,6 +249,12 @@ void send_checkpoint(stepper_impl* self, int64_t step) {
     p.sections.push_back({"model", core::module_bytes(*st.cfg.module)});
     p.sections.push_back({"shapes", core::module_shapes(*st.cfg.module)});
     p.sections.push_back({"optimizer", core::optimizer_bytes(*st.optimizer)});
+    // One replica may draw from LibTorch's global generator (with several
+    // it is refused): its state too.
+    if (st.cfg.sched.replicas == 1)
+      p.sections.push_back(
+        {"generator/global",
+         core::generator_bytes(at::detail::getDefaultCPUGenerator())});
   }
   p.sections.push_back({fmt::format("generator/{}", st.cfg.rank),
                         core::generator_bytes(st.generator)});

@@ -101,11 +101,6 @@ check_resume(const std::string& file, const core::trainer_options& opts,
              const std::vector<core::callback_ptr>& callbacks,
              const std::string& run_dir) {
   auto c = core::read_checkpoint(file);
-  if (c.step < 1 || c.step > sched.total_steps)
-    throw core::data_error(file,
-                           fmt::format("holds step {}, outside this "
-                                       "run's steps 1 to {}",
-                                       c.step, sched.total_steps));
   auto mismatches = core::resume_mismatches(opts, c.section("config", file));
   if (!mismatches.empty())
     throw core::config_error(
@@ -113,6 +108,11 @@ check_resume(const std::string& file, const core::trainer_options& opts,
       fmt::format("{} was written with other settings: {} (resume with the "
                   "run's own options: those of {}/config.json)",
                   file, fmt::join(mismatches, "; "), run_dir));
+  if (c.step < 1 || c.step > sched.total_steps)
+    throw core::data_error(file,
+                           fmt::format("holds step {}, outside this "
+                                       "run's steps 1 to {}",
+                                       c.step, sched.total_steps));
   std::string mine;
   for (const auto& cb : callbacks)
     mine += cb->name() + "\n";
@@ -151,9 +151,23 @@ check_resume(const std::string& file, const core::trainer_options& opts,
     core::load_generator(g, c.section(fmt::format("generator/{}", r), file),
                          file);
   }
-  for (const auto& name : opts.loggers)
-    if (name != "console")
-      core::check_resumable(name, run_dir, c.section("sink/" + name, file));
+  if (c.has("generator/global")) {
+    auto g = core::make_replica_generator(opts.seed, 0);
+    core::load_generator(g, c.sections.at("generator/global"), file);
+  }
+  for (const auto& name : opts.loggers) {
+    if (name == "console")
+      continue;
+    const auto& position = c.section("sink/" + name, file);
+    if (position == "dropped")
+      throw core::data_error(file,
+                             fmt::format("the {} logger had failed before "
+                                         "step {} (its file is not "
+                                         "whole after that); this "
+                                         "checkpoint cannot continue it",
+                                         name, c.step));
+    core::check_resumable(name, run_dir, position);
+  }
   c.section("console.log", file);
   for (size_t i = 0; i < callbacks.size(); ++i) {
     try {
@@ -168,8 +182,10 @@ check_resume(const std::string& file, const core::trainer_options& opts,
 }
 
 /// Removes the checkpoints of `dir` after `step`: they belong to the part
-/// of the run a resume from `step` replaces.
-void forget_checkpoints_after(const std::string& dir, int64_t step) {
+/// of the run a resume from `step` replaces; `last` then names `from` (the
+/// file resumed) when it is in `dir`.
+void forget_checkpoints_after(const std::string& dir, int64_t step,
+                              const std::string& from) {
   auto newer = core::checkpoint_file_name(step);
   for (const auto& path : core::list_checkpoints(dir)) {
     auto name = std::filesystem::path(path).filename().string();
@@ -177,6 +193,11 @@ void forget_checkpoints_after(const std::string& dir, int64_t step) {
     if (name > newer)
       std::filesystem::remove(path, ec);
   }
+  std::error_code ec;
+  auto here = std::filesystem::path(dir)
+    / std::filesystem::path(from).filename();
+  if (std::filesystem::equivalent(here, from, ec))
+    core::write_file_atomic(dir + "/last", here.filename().string() + "\n");
 }
 
 void schedule_for_training(caf::actor_system_config& cfg) {
@@ -446,9 +467,22 @@ fit_report trainer::fit(const core::model_def& model,
   // run continues the files of its directory.
   auto lock = resume ? core::run_dir_lock(run_dir_)
                      : core::prepare_run_dir(run_dir_, opts_.overwrite);
+  if (!opts_.trace.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(run_dir_ + "/trace", ec);
+    if (ec)
+      throw core::output_error(run_dir_
+                               + "/trace: cannot create: " + ec.message());
+  }
+  if (!opts_.export_params.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(opts_.export_params, ec);
+    if (ec || !std::filesystem::is_directory(opts_.export_params))
+      throw core::output_error("--export-params " + opts_.export_params
+                               + ": cannot create the directory"
+                               + (ec ? ": " + ec.message() : std::string{}));
+  }
   auto checkpoint_dir = core::checkpoint_dir_of(opts_, run_dir_);
-  if (resume && !checkpoint_dir.empty())
-    forget_checkpoints_after(checkpoint_dir, resume->step);
   if (!resume && !checkpoint_dir.empty()) {
     // A --checkpoint-dir outside the run directory may hold another run's
     // checkpoints (those inside went with --overwrite already).
@@ -465,21 +499,8 @@ fit_report trainer::fit(const core::model_def& model,
     std::filesystem::remove(checkpoint_dir + "/last", ec);
     std::filesystem::remove(checkpoint_dir + "/best", ec);
   }
-  if (!opts_.trace.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(run_dir_ + "/trace", ec);
-    if (ec)
-      throw core::output_error(run_dir_
-                               + "/trace: cannot create: " + ec.message());
-  }
-  if (!opts_.export_params.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(opts_.export_params, ec);
-    if (ec || !std::filesystem::is_directory(opts_.export_params))
-      throw core::output_error("--export-params " + opts_.export_params
-                               + ": cannot create the directory"
-                               + (ec ? ": " + ec.message() : std::string{}));
-  }
+  if (resume && !checkpoint_dir.empty())
+    forget_checkpoints_after(checkpoint_dir, resume->step, resume_file);
   // From here on the run directory exists: whatever fails before training
   // still leaves a summary.json saying why.
   // Declared before the sinks, so released after them on every path: the
@@ -502,10 +523,16 @@ fit_report trainer::fit(const core::model_def& model,
           core::copy_state(*replicas.front(), *replicas.back());
       }
     }
-    if (resume)
+    if (resume) {
       for (auto& m : replicas)
         core::load_module(*m, resume->section("model", resume_file),
                           resume->section("shapes", resume_file), resume_file);
+      if (resume->has("generator/global")) {
+        auto global = at::detail::getDefaultCPUGenerator();
+        core::load_generator(global, resume->sections.at("generator/global"),
+                             resume_file);
+      }
+    }
     sinks = std::make_shared<std::vector<std::unique_ptr<core::sink>>>();
     const auto& loggers = opts_.loggers;
     if (opts_.capture_output
@@ -592,6 +619,8 @@ fit_report trainer::fit(const core::model_def& model,
     lc.tap = tap;
     if (resume) {
       lc.resumed = true;
+      if (resume->has("last-values"))
+        lc.last_values = resume->sections.at("last-values");
       try {
         lc.console_log_from
           = std::stoll(resume->section("console.log", resume_file));

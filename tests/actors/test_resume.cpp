@@ -145,6 +145,9 @@ void check_same(const outputs& a, const outputs& b) {
   CHECK(b.report.status == a.report.status);
   CHECK(b.report.global_step == a.report.global_step);
   CHECK(b.report.samples == a.report.samples);
+  CHECK(b.report.sink_errors.empty());
+  // summary.json's last values too.
+  CHECK((b.report.last == a.report.last));
   CHECK(b.csv == a.csv);
   CHECK(b.jsonl == a.jsonl);
   CHECK((b.scalars == a.scalars));

@@ -94,7 +94,8 @@ std::vector<std::string> samples(bool x) {
 }
 
 std::vector<std::string> samples(const std::string&) {
-  return {"some/dir", "flip", "cuda:1", "adamw", "cosine"};
+  return {"some/dir", "flip",     "cuda:1", "adamw",
+          "cosine",   "val/loss", "max",    "skip-step"};
 }
 
 std::vector<std::string> samples(const std::vector<std::string>&) {

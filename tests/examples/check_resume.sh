@@ -9,8 +9,8 @@ bin=$1
 work=$2
 rm -rf "$work"
 mkdir -p "$work"
-args=(--samples=16384 --features=64 --batch-size=16 --max-epochs=2
-      --log-every-n-steps=7 --val-every-n-steps=100 --ema-loss=0.1
+args=(--samples=16384 --features=64 --batch-size=16
+      --max-epochs=4 --log-every-n-steps=7 --val-every-n-steps=100 --ema-loss=0.1
       --checkpoint-every-n-steps=25 --loggers=csv,jsonl --capture-output=false)
 fail() {
   echo "check_resume: $*" >&2
@@ -47,7 +47,7 @@ rows=$(grep -c . "$work/killed/metrics.csv")
 [ "$rows" -lt "$total" ] || fail "the killed run wrote everything already"
 "$bin" "${args[@]}" --run-dir="$work/killed" --resume=last > "$work/resumed.log" 2>&1 \
   || fail "the resumed run failed: $(tail -5 "$work/resumed.log")"
-grep -q "resuming after step" "$work/resumed.log" || fail "no resume line"
+grep -q "resuming after step" "$work/killed/console.log" || fail "no resume line in console.log"
 same killed
 
 # -- SIGTERM ----------------------------------------------------------------

@@ -37,6 +37,8 @@ core::trainer_options small_run(const std::string& dir,
   o.loggers = {"csv", "jsonl"};
   o.run_dir = dir;
   o.trace = std::move(trace);
+  // The replays here stand in for the pipeline, not for a checkpointer.
+  o.checkpoint_dir = "none";
   return o;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -18,6 +19,9 @@ struct checkpointer_config {
   /// their score (see core::checkpoint_retention; `<dir>/best` lists them).
   int64_t keep = 0;
   int64_t top_k = 1;
+  /// A resumed fit: the best checkpoints as its checkpoint listed them
+  /// (its "best" section); otherwise those `<dir>/best` lists.
+  std::optional<std::string> resumed_best;
   /// Shares that make one step's checkpoint: one per stepper, the
   /// coordinator's, one per callback and the logger's.
   int64_t parts = 1;

@@ -31,6 +31,9 @@ struct logger_config {
   /// checkpoint's; -1: started anew) and continued.
   bool resumed = false;
   int64_t console_log_from = -1;
+  /// The last value of every metric up to the checkpoint, for summary.json
+  /// ("NAME\tVALUE" lines, as the logger's checkpoint share holds them).
+  std::string last_values;
   inbound_tap tap;
 };
 

@@ -594,7 +594,7 @@ jsonl_sink::jsonl_sink(std::string path) : file_sink(std::move(path), "w") {
 
 jsonl_sink::jsonl_sink(std::string path, const std::string& position)
     : file_sink(cut_to(path, parse_size(position, path)), "a") {
-  // nop
+  mark_whole();
 }
 
 std::string jsonl_sink::position() const {
@@ -646,7 +646,7 @@ tensorboard_sink::tensorboard_sink(const std::string& run_dir,
     : file_sink(cut_to(tb_position(run_dir, position).first,
                        tb_position(run_dir, position).second),
                 "ab") {
-  // nop
+  mark_whole();
 }
 
 std::string tensorboard_sink::position() const {

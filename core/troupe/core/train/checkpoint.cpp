@@ -219,8 +219,24 @@ void prune_checkpoints(const std::string& dir, int64_t keep,
 }
 
 std::vector<std::pair<std::string, double>> read_best(const std::string& dir) {
-  std::vector<std::pair<std::string, double>> out;
   std::ifstream in(dir + "/best");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_best(text.str(), dir);
+}
+
+std::string
+format_best(const std::vector<std::pair<std::string, double>>& best) {
+  std::string text;
+  for (const auto& [name, score] : best)
+    text += fmt::format("{} {}\n", name, score);
+  return text;
+}
+
+std::vector<std::pair<std::string, double>> parse_best(const std::string& text,
+                                                       const std::string& dir) {
+  std::vector<std::pair<std::string, double>> out;
+  std::istringstream in(text);
   std::string name, score;
   std::error_code ec;
   while (in >> name >> score) {
@@ -235,10 +251,7 @@ std::vector<std::pair<std::string, double>> read_best(const std::string& dir) {
 
 void write_best(const std::string& dir,
                 const std::vector<std::pair<std::string, double>>& best) {
-  std::string text;
-  for (const auto& [name, score] : best)
-    text += fmt::format("{} {}\n", name, score);
-  write_file_atomic(dir + "/best", text);
+  write_file_atomic(dir + "/best", format_best(best));
 }
 
 std::string write_checkpoint(const std::string& dir, const checkpoint& c) {

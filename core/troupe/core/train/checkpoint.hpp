@@ -97,8 +97,16 @@ std::string write_checkpoint(const std::string& dir, const checkpoint& c);
 void prune_checkpoints(const std::string& dir, int64_t keep,
                        const std::vector<std::string>& best);
 
-/// The best checkpoints of `dir` by score, best first, as `<dir>/best`
-/// lists them (name and score per line); files gone are left out.
+/// The best checkpoints by score, best first, as `text` lists them (name
+/// and score per line, as format_best writes); files not in `dir` are
+/// left out.
+std::vector<std::pair<std::string, double>> parse_best(const std::string& text,
+                                                       const std::string& dir);
+
+std::string
+format_best(const std::vector<std::pair<std::string, double>>& best);
+
+/// parse_best of `<dir>/best`.
 std::vector<std::pair<std::string, double>> read_best(const std::string& dir);
 
 /// Replaces `<dir>/best` atomically.

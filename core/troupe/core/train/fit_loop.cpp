@@ -93,6 +93,7 @@ fit_commands fit_loop::start() {
     st_.last_step = std::min(r.last_step, cfg_.sched.total_steps);
     st_.planned_last = st_.last_step;
     st_.stop_requested = r.stop_requested;
+    st_.callback_stopped = r.stop_requested;
     st_.stop_reason = r.stop_reason;
     st_.book = r.book;
     st_.last_loss = r.last_loss;
@@ -405,8 +406,13 @@ bool fit_loop::apply_effects(int64_t step) {
           start = nl + 1;
         } while (start < text.size());
       }
-      if (eff.stop && !st_.stop_requested && st_.phase == fit_phase::training) {
+      // One stop counts; a signal's does not hide a callback's (which a
+      // checkpoint keeps, a signal's it does not).
+      bool stopped = st_.stop_requested && !st_.interrupted;
+      if (eff.stop && !stopped && !st_.callback_stopped
+          && st_.phase == fit_phase::training) {
         st_.stop_requested = true;
+        st_.callback_stopped = true;
         st_.stop_reason = eff.reason;
         // A stop answered to an event of step s takes effect after step
         // s + steps_ahead - 1: exactly the steps already permitted. At

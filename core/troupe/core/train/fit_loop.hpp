@@ -97,6 +97,7 @@ struct fit_state {
   /// The step of the newest checkpoint asked for (-1: none).
   int64_t checkpointed = -1;
   bool stop_requested = false;
+  bool callback_stopped = false; ///< the stop came from a callback
   std::string stop_reason;
   bool interrupt_pending = false; ///< a signal arrived; acted on at a step end
   bool interrupted = false;       ///< the stop came from a signal
@@ -142,11 +143,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fit_state& x) {
   return f(caf::meta::type_name("fit_state"), x.phase, x.acked, x.permitted,
            x.last_step, x.planned_last, x.checkpointed, x.stop_requested,
-           x.stop_reason, x.interrupt_pending, x.interrupted, x.summaries,
-           x.validations, x.busy, x.group, x.step, x.epoch, x.records, x.lines,
-           x.pending_replies, x.replies, x.book, x.last_loss, x.samples,
-           x.pending_samples, x.logged_step, x.logged_names, x.in_flight,
-           x.peak_in_flight, x.status, x.error, x.progress, x.final_report);
+           x.callback_stopped, x.stop_reason, x.interrupt_pending,
+           x.interrupted, x.summaries, x.validations, x.busy, x.group, x.step,
+           x.epoch, x.records, x.lines, x.pending_replies, x.replies, x.book,
+           x.last_loss, x.samples, x.pending_samples, x.logged_step,
+           x.logged_names, x.in_flight, x.peak_in_flight, x.status, x.error,
+           x.progress, x.final_report);
 }
 
 /// A fit_resume as a checkpoint's "fit" section, and back (throws
