@@ -176,6 +176,12 @@ run_dir_lock prepare_run_dir(const std::string& dir, bool overwrite,
 }
 
 void write_file_atomic(const std::string& path, const std::string& text) {
+  write_file_atomic(path, std::vector<std::string_view>{text});
+}
+
+void write_file_atomic(const std::string& path,
+                       const std::vector<std::string_view>& pieces,
+                       bool sync_dir) {
   // A link is written through: its target is replaced, the link stays.
   std::string target = path;
   struct stat st {};
@@ -194,8 +200,10 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (f == nullptr)
     throw output_error(path + ": cannot write: " + errno_text(errno));
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size()
-    && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  bool ok = true;
+  for (const auto& piece : pieces)
+    ok = ok && std::fwrite(piece.data(), 1, piece.size(), f) == piece.size();
+  ok = ok && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
   auto err = errno;
   if (std::fclose(f) != 0 && ok) {
     ok = false;
@@ -211,6 +219,8 @@ void write_file_atomic(const std::string& path, const std::string& text) {
     throw output_error(path + ": cannot rename: " + errno_text(err));
   }
   // The rename itself is durable once the directory is synced.
+  if (!sync_dir)
+    return;
   auto dir = fs::path(target).parent_path();
   int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {

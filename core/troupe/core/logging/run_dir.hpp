@@ -5,6 +5,8 @@
 // and files replaced atomically.
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace troupe::core {
 
@@ -61,5 +63,12 @@ run_dir_lock prepare_run_dir(const std::string& dir, bool overwrite,
 /// target replaced, the link kept); anything but a regular file (a device, a
 /// FIFO, a directory) is refused. Throws output_error naming the file.
 void write_file_atomic(const std::string& path, const std::string& text);
+
+/// The same for a file made of `pieces`, written one after the other (no
+/// copy into one buffer); `sync_dir` false leaves the directory's sync to
+/// the caller (one sync for several renames).
+void write_file_atomic(const std::string& path,
+                       const std::vector<std::string_view>& pieces,
+                       bool sync_dir = true);
 
 } // namespace troupe::core

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -58,25 +59,52 @@ const std::string& checkpoint::section(const std::string& name,
   return i->second;
 }
 
-std::string encode_checkpoint(const checkpoint& c) {
-  std::string payload;
+namespace {
+
+/// The file as pieces: the header, then per section its prefix (name size,
+/// name, size) and its bytes, pointing into `c` and `prefixes` (which
+/// must outlive them).
+std::vector<std::string_view>
+checkpoint_pieces(const checkpoint& c, std::string& header,
+                  std::vector<std::string>& prefixes) {
+  std::vector<std::string_view> pieces(1);
+  prefixes.clear();
+  prefixes.reserve(c.sections.size());
+  uint32_t crc = 0;
+  uint64_t payload = 0;
   for (const auto& [name, bytes] : c.sections) {
-    put_u32(payload, static_cast<uint32_t>(name.size()));
-    payload += name;
-    put_u64(payload, bytes.size());
-    payload += bytes;
+    auto& prefix = prefixes.emplace_back();
+    put_u32(prefix, static_cast<uint32_t>(name.size()));
+    prefix += name;
+    put_u64(prefix, bytes.size());
+    crc = crc32c_extend(crc, prefix.data(), prefix.size());
+    crc = crc32c_extend(crc, bytes.data(), bytes.size());
+    payload += prefix.size() + bytes.size();
+    pieces.emplace_back(prefix);
+    pieces.emplace_back(bytes);
   }
   std::string head;
   put_u64(head, static_cast<uint64_t>(c.step));
   put_u64(head, c.sections.size());
-  put_u64(head, payload.size());
-  put_u32(head, crc32c(payload.data(), payload.size()));
+  put_u64(head, payload);
+  put_u32(head, crc);
   put_u32(head, 0);
-  std::string out(magic, sizeof(magic));
-  put_u32(out, checkpoint_format_version);
-  put_u32(out, crc32c(head.data(), head.size()));
-  out += head;
-  out += payload;
+  header.assign(magic, sizeof(magic));
+  put_u32(header, checkpoint_format_version);
+  put_u32(header, crc32c(head.data(), head.size()));
+  header += head;
+  pieces.front() = header;
+  return pieces;
+}
+
+} // namespace
+
+std::string encode_checkpoint(const checkpoint& c) {
+  std::string header;
+  std::vector<std::string> prefixes;
+  std::string out;
+  for (const auto& piece : checkpoint_pieces(c, header, prefixes))
+    out += piece;
   return out;
 }
 
@@ -262,7 +290,11 @@ std::string write_checkpoint(const std::string& dir, const checkpoint& c) {
                        + (ec ? ": " + ec.message() : std::string{}));
   auto name = checkpoint_file_name(c.step);
   auto path = dir + "/" + name;
-  write_file_atomic(path, encode_checkpoint(c));
+  // Written piece by piece: no copy of the sections into one buffer.
+  std::string header;
+  std::vector<std::string> prefixes;
+  // One sync of the directory makes both renames durable, in order.
+  write_file_atomic(path, checkpoint_pieces(c, header, prefixes), false);
   write_file_atomic(dir + "/last", name + "\n");
   return path;
 }
@@ -347,8 +379,13 @@ module_tensors(const torch::nn::Module& m) {
 } // namespace
 
 std::string module_bytes(const torch::nn::Module& m) {
+  auto tensors = module_tensors(m);
+  size_t size = 0;
+  for (const auto& [name, t] : tensors)
+    size += static_cast<size_t>(t.numel() * t.element_size());
   std::string out;
-  for (const auto& [name, t] : module_tensors(m)) {
+  out.reserve(size);
+  for (const auto& [name, t] : tensors) {
     auto c = t.detach().cpu().contiguous();
     out.append(static_cast<const char*>(c.data_ptr()),
                static_cast<size_t>(c.numel() * c.element_size()));
@@ -408,19 +445,196 @@ void load_module(torch::nn::Module& m, const std::string& bytes,
     bad(file, "the model's section is longer than its shapes say");
 }
 
+namespace {
+
+// LibTorch's four optimizers (the ones --optimizer builds) are saved as raw
+// tensors: their archive (a TorchScript module written as a zip) costs
+// several milliseconds on the stepper for a small model, raw bytes a copy.
+// Any other optimizer goes through its archive.
+
+void put_tensor(std::string& out, const at::Tensor& t) {
+  out.push_back(t.defined() ? 1 : 0);
+  if (!t.defined())
+    return;
+  auto c = t.detach().cpu().contiguous();
+  out.push_back(static_cast<char>(c.scalar_type()));
+  put_u32(out, static_cast<uint32_t>(c.dim()));
+  for (auto d : c.sizes())
+    put_u64(out, static_cast<uint64_t>(d));
+  out.append(static_cast<const char*>(c.data_ptr()),
+             static_cast<size_t>(c.numel() * c.element_size()));
+}
+
+/// Reads what put_tensor wrote at `at`, onto `like`'s device.
+struct raw_reader {
+  const std::string& in;
+  const std::string& file;
+  size_t at = 0;
+
+  uint64_t take(int bytes) {
+    if (in.size() - at < static_cast<size_t>(bytes))
+      bad(file, "the optimizer's section is truncated");
+    auto x = get(in, at, bytes);
+    at += static_cast<size_t>(bytes);
+    return x;
+  }
+
+  at::Tensor tensor(const at::Tensor& like) {
+    if (take(1) == 0)
+      return {};
+    auto dtype = static_cast<c10::ScalarType>(take(1));
+    auto dims = take(4);
+    if (dims > 64)
+      bad(file, "the optimizer's section is corrupt");
+    std::vector<int64_t> sizes;
+    for (uint64_t i = 0; i < dims; ++i)
+      sizes.push_back(static_cast<int64_t>(take(8)));
+    auto t = torch::empty(sizes, torch::TensorOptions().dtype(dtype));
+    auto n = static_cast<size_t>(t.numel() * t.element_size());
+    if (in.size() - at < n)
+      bad(file, "the optimizer's section is truncated");
+    std::memcpy(t.data_ptr(), in.data() + at, n);
+    at += n;
+    if (t.sizes() != like.sizes())
+      bad(file,
+          fmt::format("the optimizer's state is {} where the parameter "
+                      "is {} (another model?)",
+                      dims_of(t), dims_of(like)));
+    return t.to(like.device());
+  }
+
+  static std::string dims_of(const at::Tensor& t) {
+    return fmt::format("{}", fmt::join(t.sizes(), "x"));
+  }
+};
+
+std::vector<at::Tensor> params_of(const torch::optim::Optimizer& o) {
+  std::vector<at::Tensor> out;
+  for (const auto& g : o.param_groups())
+    for (const auto& p : g.params())
+      out.push_back(p);
+  return out;
+}
+
+std::string key_of(const at::Tensor& p) {
+  return c10::guts::to_string(p.unsafeGetTensorImpl());
+}
+
+template <class State, class Save>
+std::string
+save_raw(const torch::optim::Optimizer& o, const char* kind, Save save) {
+  std::string out = std::string{kind} + "\n";
+  for (const auto& p : params_of(o)) {
+    auto i = o.state().find(key_of(p));
+    out.push_back(i == o.state().end() ? 0 : 1);
+    if (i != o.state().end())
+      save(out, static_cast<const State&>(*i->second));
+  }
+  return out;
+}
+
+template <class State, class Load>
+void load_raw(torch::optim::Optimizer& o, raw_reader& r, Load load) {
+  for (const auto& p : params_of(o)) {
+    if (r.take(1) == 0)
+      continue;
+    auto st = std::make_unique<State>();
+    load(*st, r, p);
+    o.state()[key_of(p)] = std::move(st);
+  }
+  if (r.at != r.in.size())
+    bad(r.file,
+        "the optimizer's section has more state than the optimizer "
+        "has parameters (another model?)");
+}
+
+template <class State>
+void save_adam(std::string& out, const State& s) {
+  put_u64(out, static_cast<uint64_t>(s.step()));
+  put_tensor(out, s.exp_avg());
+  put_tensor(out, s.exp_avg_sq());
+  put_tensor(out, s.max_exp_avg_sq());
+}
+
+template <class State>
+void load_adam(State& s, raw_reader& r, const at::Tensor& p) {
+  s.step(static_cast<int64_t>(r.take(8)));
+  s.exp_avg(r.tensor(p));
+  s.exp_avg_sq(r.tensor(p));
+  s.max_exp_avg_sq(r.tensor(p));
+}
+
+} // namespace
+
 std::string optimizer_bytes(const torch::optim::Optimizer& o) {
+  using namespace torch::optim;
+  if (dynamic_cast<const SGD*>(&o) != nullptr)
+    return save_raw<SGDParamState>(
+      o, "sgd", [](std::string& out, const SGDParamState& s) {
+        put_tensor(out, s.momentum_buffer());
+      });
+  if (dynamic_cast<const AdamW*>(&o) != nullptr)
+    return save_raw<AdamWParamState>(o, "adamw", save_adam<AdamWParamState>);
+  if (dynamic_cast<const Adam*>(&o) != nullptr)
+    return save_raw<AdamParamState>(o, "adam", save_adam<AdamParamState>);
+  if (dynamic_cast<const RMSprop*>(&o) != nullptr)
+    return save_raw<RMSpropParamState>(
+      o, "rmsprop", [](std::string& out, const RMSpropParamState& s) {
+        put_u64(out, static_cast<uint64_t>(s.step()));
+        put_tensor(out, s.square_avg());
+        put_tensor(out, s.momentum_buffer());
+        put_tensor(out, s.grad_avg());
+      });
   torch::serialize::OutputArchive a;
   o.save(a);
-  return archive_bytes(a);
+  return "archive\n" + archive_bytes(a);
 }
 
 void load_optimizer(torch::optim::Optimizer& o, const std::string& bytes,
                     const std::string& file) {
+  using namespace torch::optim;
+  auto nl = bytes.find('\n');
+  auto kind = bytes.substr(0, nl);
+  if (nl == std::string::npos)
+    bad(file, "the optimizer's section is corrupt");
+  auto mine = dynamic_cast<const SGD*>(&o)        ? "sgd"
+    : dynamic_cast<const AdamW*>(&o) != nullptr   ? "adamw"
+    : dynamic_cast<const Adam*>(&o) != nullptr    ? "adam"
+    : dynamic_cast<const RMSprop*>(&o) != nullptr ? "rmsprop"
+                                                  : "archive";
+  if (kind != mine)
+    bad(file,
+        fmt::format("the checkpoint holds the state of {} optimizer, "
+                    "this run builds {}",
+                    kind == "archive" ? "another" : kind,
+                    std::string{mine} == "archive" ? "another" : mine));
+  raw_reader r{bytes, file, nl + 1};
   try {
-    torch::serialize::InputArchive a;
-    std::istringstream in(bytes);
-    a.load_from(in);
-    o.load(a);
+    if (kind == "sgd")
+      load_raw<SGDParamState>(
+        o, r, [](SGDParamState& s, raw_reader& r, const at::Tensor& p) {
+          s.momentum_buffer(r.tensor(p));
+        });
+    else if (kind == "adamw")
+      load_raw<AdamWParamState>(o, r, load_adam<AdamWParamState>);
+    else if (kind == "adam")
+      load_raw<AdamParamState>(o, r, load_adam<AdamParamState>);
+    else if (kind == "rmsprop")
+      load_raw<RMSpropParamState>(
+        o, r, [](RMSpropParamState& s, raw_reader& r, const at::Tensor& p) {
+          s.step(static_cast<int64_t>(r.take(8)));
+          s.square_avg(r.tensor(p));
+          s.momentum_buffer(r.tensor(p));
+          s.grad_avg(r.tensor(p));
+        });
+    else {
+      torch::serialize::InputArchive a;
+      std::istringstream in(bytes.substr(nl + 1));
+      a.load_from(in);
+      o.load(a);
+    }
+  } catch (const data_error&) {
+    throw;
   } catch (const std::exception& e) {
     bad(file,
         "cannot load the optimizer's state (another optimizer?): "

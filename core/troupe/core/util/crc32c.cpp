@@ -51,12 +51,17 @@ bool have_sse42() {
 } // namespace
 
 uint32_t crc32c(const void* data, size_t size) {
+  return crc32c_extend(0, data, size);
+}
+
+uint32_t crc32c_extend(uint32_t crc, const void* data, size_t size) {
   auto p = static_cast<const unsigned char*>(data);
+  auto c = crc ^ 0xFFFFFFFFu;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (have_sse42())
-    return crc32c_sse42(0xFFFFFFFFu, p, size) ^ 0xFFFFFFFFu;
+    return crc32c_sse42(c, p, size) ^ 0xFFFFFFFFu;
 #endif
-  return crc32c_table(0xFFFFFFFFu, p, size) ^ 0xFFFFFFFFu;
+  return crc32c_table(c, p, size) ^ 0xFFFFFFFFu;
 }
 
 } // namespace troupe::core
