@@ -194,6 +194,13 @@ std::vector<scenario> scenarios() {
                   o = core::with_optimizer_defaults(o);
                 },
                 mlp, nullptr});
+  xs.push_back({"rmsprop with momentum",
+                [](core::trainer_options& o) {
+                  o.optimizer = "rmsprop";
+                  o.momentum = 0.5;
+                  o = core::with_optimizer_defaults(o);
+                },
+                mlp, nullptr});
   xs.push_back(
     {"early stopping (a callback with state) that stops the fit",
      [](core::trainer_options& o) {
