@@ -541,12 +541,11 @@ fit_report trainer::fit(const core::model_def& model,
       captured.capture = std::make_shared<core::console_capture>();
     auto* terminal = captured.capture ? captured.capture->terminal() : stdout;
     for (const auto& name : opts_.loggers) {
-      std::string position;
+      // A resumed file sink continues from its checkpoint's position.
+      const std::string* position = nullptr;
       if (resume && name != "console")
-        position = resume->section("sink/" + name, resume_file);
-      sinks->push_back(
-        core::make_sink(name, run_dir_, terminal,
-                        resume && name != "console" ? &position : nullptr));
+        position = &resume->section("sink/" + name, resume_file);
+      sinks->push_back(core::make_sink(name, run_dir_, terminal, position));
     }
   } catch (const std::exception& e) {
     fit_report failed;

@@ -141,6 +141,18 @@ outputs fit(const scenario& sc, const std::string& dir,
   return collect(r, dir, *t.model());
 }
 
+/// Resumes a copy of the run in `whole_dir` (everything it wrote after the
+/// checkpoint included, as a run killed later would have left it) from
+/// its checkpoint of `step`, in `copy`.
+outputs resume_copy(const scenario& sc, const std::string& whole_dir,
+                    const std::string& copy, int64_t step) {
+  fs::copy(whole_dir, copy,
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  auto ckpt = copy + "/checkpoints/" + core::checkpoint_file_name(step);
+  REQUIRE(fs::exists(ckpt));
+  return fit(sc, copy, ckpt);
+}
+
 void check_same(const outputs& a, const outputs& b) {
   CHECK(b.report.status == a.report.status);
   CHECK(b.report.global_step == a.report.global_step);
@@ -238,16 +250,8 @@ TEST_CASE("a fit resumed from any checkpoint ends as if it never stopped",
         if (step > whole.report.global_step)
           continue;
         INFO("resumed after step " << step);
-        // The copy holds everything the first run wrote after the
-        // checkpoint too, as a run killed later would.
         temp_dir b;
-        fs::copy(a.path(), b.path(),
-                 fs::copy_options::recursive
-                   | fs::copy_options::overwrite_existing);
-        auto ckpt = b.path() + "/checkpoints/"
-          + core::checkpoint_file_name(step);
-        REQUIRE(fs::exists(ckpt));
-        auto resumed = fit(sc, b.path(), ckpt);
+        auto resumed = resume_copy(sc, a.path(), b.path(), step);
         check_same(whole, resumed);
         // The checkpoints after the resumed step were written again.
         CHECK(core::list_checkpoints(b.path() + "/checkpoints").size()
@@ -275,11 +279,7 @@ TEST_CASE("the checkpoint holds the state of its step however far the "
   for (int64_t step : {5, 10, 20}) {
     INFO("resumed after step " << step);
     temp_dir b;
-    fs::copy(a.path(), b.path(), fs::copy_options::recursive);
-    auto resumed
-      = fit(sc, b.path(),
-            b.path() + "/checkpoints/" + core::checkpoint_file_name(step));
-    check_same(whole, resumed);
+    check_same(whole, resume_copy(sc, a.path(), b.path(), step));
   }
 }
 

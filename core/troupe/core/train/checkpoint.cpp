@@ -483,11 +483,11 @@ struct raw_reader {
     if (take(1) == 0)
       return {};
     auto dtype = static_cast<c10::ScalarType>(take(1));
-    auto dims = take(4);
-    if (dims > 64)
+    auto rank = take(4);
+    if (rank > 64)
       bad(file, "the optimizer's section is corrupt");
     std::vector<int64_t> sizes;
-    for (uint64_t i = 0; i < dims; ++i)
+    for (uint64_t i = 0; i < rank; ++i)
       sizes.push_back(static_cast<int64_t>(take(8)));
     auto t = torch::empty(sizes, torch::TensorOptions().dtype(dtype));
     auto n = static_cast<size_t>(t.numel() * t.element_size());
@@ -499,12 +499,8 @@ struct raw_reader {
       bad(file,
           fmt::format("the optimizer's state is {} where the parameter "
                       "is {} (another model?)",
-                      dims_of(t), dims_of(like)));
+                      dims(t), dims(like)));
     return t.to(like.device());
-  }
-
-  static std::string dims_of(const at::Tensor& t) {
-    return fmt::format("{}", fmt::join(t.sizes(), "x"));
   }
 };
 
