@@ -1,3 +1,6 @@
+// LibTorch (glog) before Catch: both define CHECK, and Catch's must win.
+#include <torch/torch.h>
+
 #include <catch2/catch.hpp>
 
 #include <cstdio>
