@@ -1,6 +1,6 @@
 # Which sources use a precompiled header.
 #
-# Loading the precompiled <torch/torch.h> (about 650 MB) costs a translation
+# Loading the precompiled <torch/torch.h> (675 MB) costs a translation
 # unit about 10 s of its own. That pays only where the unit parses
 # <torch/torch.h> anyway; a source that includes narrower LibTorch or CAF
 # headers compiles two to ten times faster without it (measured per file:

@@ -544,6 +544,21 @@ void load_raw(torch::optim::Optimizer& o, raw_reader& r, Load load) {
         "has parameters (another model?)");
 }
 
+/// How `o`'s state is saved: the name of one of the four built-in
+/// optimizers (raw tensors), or "archive".
+const char* optimizer_kind(const torch::optim::Optimizer& o) {
+  using namespace torch::optim;
+  if (dynamic_cast<const SGD*>(&o) != nullptr)
+    return "sgd";
+  if (dynamic_cast<const AdamW*>(&o) != nullptr)
+    return "adamw";
+  if (dynamic_cast<const Adam*>(&o) != nullptr)
+    return "adam";
+  if (dynamic_cast<const RMSprop*>(&o) != nullptr)
+    return "rmsprop";
+  return "archive";
+}
+
 template <class State>
 void save_adam(std::string& out, const State& s) {
   put_u64(out, static_cast<uint64_t>(s.step()));
@@ -564,16 +579,17 @@ void load_adam(State& s, raw_reader& r, const at::Tensor& p) {
 
 std::string optimizer_bytes(const torch::optim::Optimizer& o) {
   using namespace torch::optim;
-  if (dynamic_cast<const SGD*>(&o) != nullptr)
+  std::string kind = optimizer_kind(o);
+  if (kind == "sgd")
     return save_raw<SGDParamState>(
       o, "sgd", [](std::string& out, const SGDParamState& s) {
         put_tensor(out, s.momentum_buffer());
       });
-  if (dynamic_cast<const AdamW*>(&o) != nullptr)
+  if (kind == "adamw")
     return save_raw<AdamWParamState>(o, "adamw", save_adam<AdamWParamState>);
-  if (dynamic_cast<const Adam*>(&o) != nullptr)
+  if (kind == "adam")
     return save_raw<AdamParamState>(o, "adam", save_adam<AdamParamState>);
-  if (dynamic_cast<const RMSprop*>(&o) != nullptr)
+  if (kind == "rmsprop")
     return save_raw<RMSpropParamState>(
       o, "rmsprop", [](std::string& out, const RMSpropParamState& s) {
         put_u64(out, static_cast<uint64_t>(s.step()));
@@ -593,11 +609,7 @@ void load_optimizer(torch::optim::Optimizer& o, const std::string& bytes,
   auto kind = bytes.substr(0, nl);
   if (nl == std::string::npos)
     bad(file, "the optimizer's section is corrupt");
-  auto mine = dynamic_cast<const SGD*>(&o)        ? "sgd"
-    : dynamic_cast<const AdamW*>(&o) != nullptr   ? "adamw"
-    : dynamic_cast<const Adam*>(&o) != nullptr    ? "adam"
-    : dynamic_cast<const RMSprop*>(&o) != nullptr ? "rmsprop"
-                                                  : "archive";
+  auto mine = optimizer_kind(o);
   if (kind != mine)
     bad(file,
         fmt::format("the checkpoint holds the state of {} optimizer, "
